@@ -1,0 +1,130 @@
+"""`couchcast` (the desktop tray app) and `couchcast serve` (headless), per SPEC "Contract"."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from server import config, network, runner
+from server.dirs import user_dirs
+from server.library import folders
+
+PORT_ATTEMPTS = 20
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="couchcast", description="A private video server for the phones in the house."
+    )
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
+    serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help=f"port (default: the saved one, {config.DEFAULT_PORT})")
+    serve.add_argument("--access-key", help="access key for this run (default: the saved one)")
+    return parser
+
+
+def say(message: str = "", *, error: bool = False) -> None:
+    print(message, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def start_server(host: str, port: int | None, saved_port: int, access_key: str) -> runner.ServerHandle:
+    """Start on the asked port (a taken one is an error), or on the saved one or the next free one."""
+    if port is not None:
+        return runner.start(host, port, access_key=access_key)
+    last_error: runner.PortInUse | None = None
+    for candidate in range(saved_port, min(saved_port + PORT_ATTEMPTS, 65536)):
+        try:
+            handle = runner.start(host, candidate, access_key=access_key)
+        except runner.PortInUse as exc:
+            last_error = exc
+            continue
+        if candidate != saved_port:
+            say(f"Port {saved_port} is taken; using {candidate} (saved for next time).")
+            try:
+                config.update(port=candidate)
+            except config.ConfigError as exc:
+                say(str(exc), error=True)
+        return handle
+    raise last_error or runner.PortInUse(f"No free port from {saved_port}.")
+
+
+def print_phone_link(url: str) -> None:
+    import segno
+
+    say(f"Phone:  {url}")
+    say("Scan this with a phone on the same Wi-Fi:")
+    qr = segno.make(url, error="m")
+    try:
+        qr.terminal(compact=True)
+    except UnicodeEncodeError:
+        qr.terminal()
+
+
+def serve(args: argparse.Namespace) -> int:
+    loaded = config.load()
+    for problem in loaded.problems:
+        say(problem, error=True)
+    for problem in folders.load_saved():
+        say(problem, error=True)
+    folders.share_for_this_run(args.folders)  # problems are reported below with the saved ones
+
+    access_key = args.access_key or loaded.config.access_key
+    try:
+        handle = start_server(args.host, args.port, loaded.config.port, access_key)
+    except runner.PortInUse as exc:
+        say(f"{exc} Choose another with --port, or stop the other program.", error=True)
+        return 1
+    except OSError as exc:
+        say(f"Could not listen on {args.host}:{args.port}: {exc.strerror or exc}", error=True)
+        return 1
+
+    shares = folders.shared()
+    available = [s for s in shares if s.available]
+    for share in shares:
+        if not share.available:
+            say(f"Not shared: {share.problem}", error=True)
+    if available:
+        say(f"Sharing {len(available)} folder(s): " + ", ".join(s.path for s in available))
+    else:
+        say("No folders are shared yet: run `couchcast serve FOLDER`, or add one from the tray.")
+    say(f"Local:  {network.link(handle.local_host, handle.port, access_key)}")
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        say("Listening on this computer only: phones cannot reach it (use --host 0.0.0.0).")
+    else:
+        print_phone_link(network.phone_url(handle.port, access_key, args.host))
+    say(f"Logs:   {user_dirs().logs}")
+    say("Press Ctrl+C to stop.")
+
+    wait_for_stop_signal(handle)
+    say("Stopping…")
+    handle.stop()
+    return 0
+
+
+def wait_for_stop_signal(handle: runner.ServerHandle) -> None:
+    """Block until SIGINT or SIGTERM (or the server dies).
+
+    The handlers only set a flag: calling into threading primitives from a signal handler while
+    the main thread waits on them deadlocked here (FIELD_NOTES).
+    """
+    stop_requested = []
+
+    def request_stop(signum, frame):
+        stop_requested.append(signum)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stop_requested and handle.is_running():
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    say("The tray app is not built yet; serving headless instead.")
+    return serve(build_parser().parse_args(["serve"]))

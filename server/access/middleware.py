@@ -1,0 +1,106 @@
+"""Guards every request with the access key, and sets the headers every answer carries.
+
+The key arrives three ways (SPEC "Access"): `?key=` on any URL (an HTML page then gets a long-lived
+HttpOnly cookie and a redirect to the same URL without the key, so it does not linger in the address
+bar or history), the cookie (all a phone's <video> element sends: Safari sends no Authorization
+header for media), and `Authorization: Bearer`.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+
+from server.access import keys
+
+# No key needed: assets, and the page that says a key is needed.
+OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed")
+# These answer the key directly; the rest are pages that get a cookie and a clean URL.
+DIRECT_PREFIXES = ("/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+class AccessKeyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(OPEN_PREFIXES):
+            return self.get_response(request)
+
+        query_key = request.GET.get("key")
+        bearer = request.headers.get("Authorization", "")
+        bearer_key = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        cookie_key = request.COOKIES.get(keys.COOKIE_NAME)
+        offered = [k for k in (query_key, bearer_key, cookie_key) if k]
+
+        if not offered:
+            return self._refuse(request, "This needs the access key.")
+        address = client_address(request)
+        wait = keys.seconds_blocked(address)
+        if wait > 0:
+            return self._too_many(request, wait)
+        if not any(keys.is_valid(k) for k in offered):
+            keys.record_wrong_key(address)
+            return self._refuse(request, "The access key is wrong or has been changed.")
+
+        if query_key and not request.path.startswith(DIRECT_PREFIXES) and request.method == "GET":
+            rest = [(k, v) for k, v in request.GET.lists() if k != "key"]
+            query = urlencode([(k, v) for k, values in rest for v in values])
+            response = HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
+            response.set_cookie(
+                keys.COOKIE_NAME,
+                query_key,
+                max_age=keys.COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+            )
+            return response
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, message: str) -> HttpResponse:
+        if is_api(request):
+            return JsonResponse({"error": message}, status=401)
+        if request.path.startswith(DIRECT_PREFIXES):
+            return HttpResponse(message, status=401, content_type="text/plain; charset=utf-8")
+        return render(request, "pages/key_needed.html", {"message": message}, status=401)
+
+    @staticmethod
+    def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
+        message = "Too many wrong access keys from this address; try again in a minute."
+        if is_api(request):
+            response = JsonResponse({"error": message}, status=429)
+        else:
+            response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(math.ceil(wait))
+        return response

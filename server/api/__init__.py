@@ -1,0 +1,1 @@
+"""The JSON API (SPEC "Contract"): folders and their items."""

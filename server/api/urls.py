@@ -1,0 +1,8 @@
+from django.urls import path
+
+from server.api import views
+
+urlpatterns = [
+    path("api/folders", views.folder_list, name="api-folders"),
+    path("api/folders/<int:folder_id>/items", views.folder_items, name="api-folder-items"),
+]

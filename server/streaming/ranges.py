@@ -1,0 +1,94 @@
+"""Parse a Range header into byte ranges (RFC 9110 §14), as plain data before any I/O.
+
+The policy, in the order applied:
+- a header that is not `bytes=` followed by valid range specs is ignored (the caller sends 200);
+- a range whose first byte is past the end, or a zero-length suffix, is unsatisfiable; if every range
+  is, the answer is 416;
+- ends are clamped to the file, suffixes longer than the file mean the whole file;
+- more than MAX_RANGES ranges, or ranges adding up to more than the file, are ignored (200): a
+  request must never make the server send more than the file itself (no amplification);
+- the rest are sorted and overlapping or adjacent ones merged.
+Digit strings of any length are accepted without converting huge ones to int (Python refuses
+`int()` on more than 4,300 digits): anything longer than 18 digits is simply "beyond any file".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_RANGES = 16
+_HUGE = 10**18
+_SPEC = re.compile(r"^[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*$", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive, as in Content-Range
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+class Unsatisfiable(Exception):
+    """No range in the header overlaps the file: answer 416 with `Content-Range: bytes */size`."""
+
+
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else _HUGE
+
+
+def parse_range_header(header: str, size: int) -> list[ByteRange] | None:
+    """The ranges to send, sorted and merged; None to ignore the header; raises Unsatisfiable."""
+    unit, sep, specs = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes" or size <= 0:
+        return None
+    parts = specs.split(",")
+    ranges: list[ByteRange] = []
+    valid_specs = 0
+    for part in parts:
+        if not part.strip():
+            continue  # RFC 9110 allows empty list elements: "bytes=0-1,,2-3"
+        match = _SPEC.match(part)
+        if not match:
+            return None
+        first, last = match.groups()
+        if first:
+            start = _number(first)
+            end = _number(last) if last else size - 1
+            if last and end < start:
+                return None  # "5-2" is invalid syntax, not an empty range
+            valid_specs += 1
+            if start < size:
+                ranges.append(ByteRange(start, min(end, size - 1)))
+        elif last:
+            valid_specs += 1
+            suffix = _number(last)
+            if suffix > 0:
+                ranges.append(ByteRange(max(size - suffix, 0), size - 1))
+        else:
+            return None  # "-" alone
+    if valid_specs == 0 or valid_specs > MAX_RANGES:
+        return None
+    if not ranges:
+        raise Unsatisfiable
+    if sum(r.length for r in ranges) > size:
+        return None  # e.g. "0-,0-": asks for more than the file; send it once instead
+    return _merge(ranges)
+
+
+def _merge(ranges: list[ByteRange]) -> list[ByteRange]:
+    ranges = sorted(ranges, key=lambda r: r.start)
+    merged = [ranges[0]]
+    for current in ranges[1:]:
+        last = merged[-1]
+        if current.start <= last.end + 1:
+            merged[-1] = ByteRange(last.start, max(last.end, current.end))
+        else:
+            merged.append(current)
+    return merged
