@@ -98,7 +98,8 @@ def file_response(
         response = HttpResponse(status=status, headers=headers)
         response["Content-Length"] = str(length)
         return response
-    # content_type given explicitly, or FileResponse guesses one from a file name the body lacks.
-    response = FileResponse(body, status=status, headers=headers, content_type=headers["Content-Type"])
+    # Content-Type passed on its own, or FileResponse guesses one from a file name the body lacks.
+    body_type = headers.pop("Content-Type")
+    response = FileResponse(body, status=status, headers=headers, content_type=body_type)
     response["Content-Length"] = str(length)
     return response

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on Debian 12 (system packages too), then runs all of it:
+# lint, the tests (real server, real ffmpeg videos, real Chromium, real tray under Xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  python3-venv python3-dev python3-tk gcc pkg-config \
+  chromium ffmpeg xvfb xauth trayer xdotool x11-utils imagemagick nginx-light \
+  dbus dbus-x11 libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 >/dev/null
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test,tray-gtk]"
+
+.venv/bin/ruff check server desktop tests bench
+.venv/bin/python -m pytest tests "$@"

@@ -1,0 +1,135 @@
+"""What is inside a media file (container, codecs, duration, streams), read from `ffmpeg -i`.
+
+imageio-ffmpeg ships no ffprobe, so this parses the stream summary ffmpeg prints for an input.
+The format is stable across ffmpeg 4 to 9 for the fields read here.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import asdict, dataclass, field
+
+from server.ffmpeg import ffmpeg_binary
+
+PROBE_TIMEOUT = 30
+
+_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.MULTILINE)
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_STREAM = re.compile(
+    r"^\s*Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?: "
+    r"(?P<kind>Video|Audio|Subtitle): (?P<codec>[\w-]+)(?P<rest>.*)$",
+    re.MULTILINE,
+)
+_PROFILE = re.compile(r"^ \(([^)/]+)\)")
+_TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
+_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})")
+_TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
+
+
+class ProbeError(Exception):
+    """ffmpeg is missing or could not read the file; the message says which."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    index: int
+    kind: str  # "video", "audio", "subtitle"
+    codec: str  # ffmpeg's codec name: h264, hevc, aac, ac3, subrip, ass, ...
+    profile: str | None = None  # "High", "Main 10", "LC"
+    tag: str | None = None  # codec tag: avc1, hev1, hvc1, mp4a
+    language: str | None = None
+    title: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str | None  # ffmpeg's demuxer names: "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"
+    duration: float | None  # seconds
+    streams: tuple[Stream, ...] = field(default=())
+
+    @property
+    def video(self) -> Stream | None:
+        return next((s for s in self.streams if s.kind == "video"), None)
+
+    @property
+    def audio(self) -> tuple[Stream, ...]:
+        return tuple(s for s in self.streams if s.kind == "audio")
+
+    @property
+    def subtitles(self) -> tuple[Stream, ...]:
+        return tuple(s for s in self.streams if s.kind == "subtitle")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> MediaInfo:
+        streams = tuple(Stream(**s) for s in data.get("streams", ()))
+        return cls(data.get("container"), data.get("duration"), streams)
+
+
+def parse_ffmpeg_output(text: str) -> MediaInfo:
+    """MediaInfo from the text `ffmpeg -i FILE` prints on stderr."""
+    container_match = _INPUT.search(text)
+    duration_match = _DURATION.search(text)
+    duration = None
+    if duration_match:
+        hours, minutes, seconds = duration_match.groups()
+        duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    streams = []
+    matches = list(_STREAM.finditer(text))
+    for number, match in enumerate(matches):
+        rest = match.group("rest")
+        if "(attached pic)" in rest:
+            continue  # cover art, not a video track
+        # A stream's metadata block runs until the next stream line.
+        block_end = matches[number + 1].start() if number + 1 < len(matches) else len(text)
+        block = text[match.end() : block_end]
+        title = _TITLE.search(block)
+        profile = _PROFILE.match(rest)
+        tag = _TAG.search(rest)
+        size = _SIZE.search(rest) if match.group("kind") == "Video" else None
+        language = match.group("lang")
+        streams.append(
+            Stream(
+                index=int(match.group("index")),
+                kind=match.group("kind").lower(),
+                codec=match.group("codec"),
+                profile=profile.group(1).strip() if profile else None,
+                tag=tag.group(1) if tag else None,
+                language=None if language in (None, "und") else language,
+                title=title.group(1).strip() if title else None,
+                width=int(size.group(1)) if size else None,
+                height=int(size.group(2)) if size else None,
+            )
+        )
+    return MediaInfo(
+        container=container_match.group(1) if container_match else None,
+        duration=duration,
+        streams=tuple(streams),
+    )
+
+
+def probe(path: str) -> MediaInfo:
+    """Read a file's MediaInfo with ffmpeg. Raises ProbeError when ffmpeg is missing or fails."""
+    binary = ffmpeg_binary()
+    if binary is None:
+        raise ProbeError("ffmpeg is not available")
+    try:
+        result = subprocess.run(
+            [binary, "-hide_banner", "-nostdin", "-i", path],
+            capture_output=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProbeError(f"ffmpeg could not be run on {path}: {exc}") from exc
+    text = result.stderr.decode("utf-8", errors="replace")
+    info = parse_ffmpeg_output(text)
+    if not info.streams:
+        last_line = text.strip().splitlines()[-1] if text.strip() else "no output"
+        raise ProbeError(f"ffmpeg found no audio or video in {path}: {last_line}")
+    return info

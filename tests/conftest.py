@@ -1,0 +1,56 @@
+"""Shared fixtures: real media made by ffmpeg, a real server process, a real Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import LiveServer, make_video, start_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    """A shared folder as people have them: videos, subtitles, a sub-folder, and things never served."""
+    root = tmp_path_factory.mktemp("Videos")
+    make_video(root / "clip.mp4", 10, extra=["-movflags", "+faststart"])
+    (root / "clip.en.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nHello\n\n", encoding="utf-8")
+    make_video(root / "Series" / "Episode 1.mp4", 4)
+    (root / "Series" / ".hidden.mp4").write_bytes((root / "clip.mp4").read_bytes())
+    (root / ".secret").mkdir()
+    (root / ".secret" / "inside.mp4").write_bytes(b"not for anyone")
+    (root / "notes.txt").write_text("not media")
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(media_root, tmp_path_factory) -> LiveServer:
+    live = start_server([media_root], tmp_path_factory.mktemp("home"))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (never `playwright install`: nothing downloads here)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (see README)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

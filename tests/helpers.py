@@ -1,0 +1,146 @@
+"""Real things for tests: videos made by ffmpeg, a Couchcast server process on a real port."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.ffmpeg import ffmpeg_binary
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ACCESS_KEY = "test-access-key-0123456789"
+
+
+def make_video(
+    path: Path,
+    seconds: float = 10,
+    *,
+    size: str = "320x240",
+    video: list[str] | None = None,
+    audio: list[str] | None = None,
+    extra: list[str] | None = None,
+) -> Path:
+    """A real video: ffmpeg's test pattern with a running clock and a tone (H.264/AAC MP4 by default)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    video = video if video is not None else ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    audio = audio if audio is not None else ["-c:a", "aac"]
+    subprocess.run(
+        [
+            ffmpeg_binary() or "ffmpeg",
+            "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+            *video, *audio, *(extra or []),
+            str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen
+    port: int
+    key: str
+    home: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(
+        self,
+        path: str,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        *,
+        with_key: bool = True,
+        body: bytes | None = None,
+    ) -> Response:
+        """One HTTP request; the key goes as the cookie a phone would have (unless with_key=False)."""
+        all_headers = dict(headers or {})
+        if with_key:
+            all_headers.setdefault("Cookie", f"couchcast_key={self.key}")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            return Response(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+    def stop(self, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+def start_server(
+    folders: list[Path],
+    home: Path,
+    *,
+    port: int | None = None,
+    key: str = ACCESS_KEY,
+    env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> LiveServer:
+    """`couchcast serve` in its own process with its own COUCHCAST_HOME, once it listens."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "desktop", "serve", *map(str, folders),
+            "--host", "127.0.0.1", "--port", str(port), "--access-key", key, *(extra_args or []),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "COUCHCAST_HOME": str(home), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process=process)
+    except Exception:
+        process.kill()
+        print(process.stdout.read())
+        raise
+    return LiveServer(process, port, key, home)
