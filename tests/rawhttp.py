@@ -34,7 +34,9 @@ def split_response(data: bytes) -> RawResponse:
     return RawResponse(int(status_line.split()[1]), headers, rest)
 
 
-def request_bytes(method: str, path: str, headers: dict[str, str] | None = None, *, close: bool = False) -> bytes:
+def request_bytes(
+    method: str, path: str, headers: dict[str, str] | None = None, *, close: bool = False
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     if close:

@@ -120,7 +120,9 @@ def test_range_zero_length_suffix_is_416(server, clip):
     assert response.header("Content-Range") == f"bytes */{len(clip)}"
 
 
-@pytest.mark.parametrize("spec", ["bytes=abc", "bytes=5-2", "bytes=-", "bytes=0-1-2", "bytes 0-1", "bytes=0x10-"])
+@pytest.mark.parametrize(
+    "spec", ["bytes=abc", "bytes=5-2", "bytes=-", "bytes=0-1-2", "bytes 0-1", "bytes=0x10-"]
+)
 def test_range_with_invalid_syntax_is_ignored(server, clip, spec):
     response = ranged(server, spec)
     assert (response.status, len(response.body)) == (200, len(clip))
@@ -237,7 +239,7 @@ def test_head_has_the_same_headers_as_get(server):
 
 
 def _head_then_probe(server, head_headers: dict[str, str]) -> tuple[object, bytes]:
-    """HEAD then a GET on one keep-alive connection: any body bytes after HEAD would precede the GET's answer."""
+    """HEAD then GET on one keep-alive connection: body bytes after HEAD would precede the GET answer."""
     cookie = {"Cookie": f"couchcast_key={server.key}"}
     data = exchange(
         server.port,
@@ -249,7 +251,9 @@ def _head_then_probe(server, head_headers: dict[str, str]) -> tuple[object, byte
 
 
 @pytest.mark.parametrize(
-    "head_headers", [{}, {"Range": "bytes=10-19"}, {"Range": "bytes=0-9,100-109"}], ids=["full", "range", "multi"]
+    "head_headers",
+    [{}, {"Range": "bytes=10-19"}, {"Range": "bytes=0-9,100-109"}],
+    ids=["full", "range", "multi"],
 )
 def test_head_sends_no_body_bytes(server, head_headers):
     head, after = _head_then_probe(server, head_headers)
