@@ -37,6 +37,30 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer keeps its headers (Content-Length included) and loses its body.
+
+    waitress writes whatever body the application returns, even for HEAD (FIELD_NOTES): a JSON or
+    HTML body after a HEAD would be read by a keep-alive client as the start of the next response.
+    The media view answers HEAD itself; this covers every other view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method != "HEAD":
+            return response
+        if response.streaming:
+            response.streaming_content = []  # the file behind it is still closed by response.close()
+        else:
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
