@@ -143,6 +143,36 @@ def test_a_key_with_non_ascii_letters_is_refused_not_an_error(access_server):
     assert anonymous(access_server, "/api/folders?key=" + quote("clé-日本")).status == 401
 
 
+def from_address(server, source: str, path: str, headers: dict[str, str] | None = None) -> int:
+    """The status of a request from another loopback address: another device, as far as the server knows."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, source_address=(source, 0))
+    try:
+        connection.request("GET", path, headers=headers or {})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_the_same_stale_cookie_repeated_does_not_block_the_phone(access_server):
+    # A phone whose cookie holds an old key sends it with every request of a page.
+    stale = {"Cookie": "couchcast_key=the-key-before-it-was-changed"}
+    statuses = {from_address(access_server, "127.0.0.3", "/api/folders", stale) for _ in range(30)}
+    assert statuses == {401}
+    assert from_address(access_server, "127.0.0.3", f"/api/folders?key={access_server.key}") == 200
+
+
+def test_a_right_key_forgets_earlier_wrong_ones(access_server):
+    def guesses(start: int) -> set[int]:
+        return {
+            from_address(access_server, "127.0.0.4", f"/api/folders?key=typo-{n}")
+            for n in range(start, start + 9)
+        }
+
+    assert guesses(0) == {401}
+    assert from_address(access_server, "127.0.0.4", f"/api/folders?key={access_server.key}") == 200
+    assert guesses(100) == {401}
+
+
 # Slowing down wrong keys gets its own server: it blocks 127.0.0.1 for a minute.
 @pytest.fixture(scope="module")
 def blocked_server(shared, tmp_path_factory):
@@ -174,9 +204,5 @@ def test_a_blocked_address_on_a_page_gets_a_friendly_429(blocked_server):
 
 
 def test_another_address_is_not_blocked(blocked_server):
-    connection = http.client.HTTPConnection("127.0.0.1", blocked_server.port, source_address=("127.0.0.2", 0))
-    try:
-        connection.request("GET", "/api/folders", headers={"Authorization": f"Bearer {blocked_server.key}"})
-        assert connection.getresponse().status == 200
-    finally:
-        connection.close()
+    bearer = {"Authorization": f"Bearer {blocked_server.key}"}
+    assert from_address(blocked_server, "127.0.0.2", "/api/folders", bearer) == 200

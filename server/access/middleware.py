@@ -95,8 +95,9 @@ class AccessKeyMiddleware:
         if wait > 0:
             return self._too_many(request, wait)
         if not any(keys.is_valid(k) for k in offered):
-            keys.record_wrong_key(address)
+            keys.record_wrong_key(address, offered)
             return self._refuse(request, "The access key is wrong or has been changed.")
+        keys.forget_wrong_keys(address)
 
         if query_key and not request.path.startswith(DIRECT_PREFIXES) and request.method == "GET":
             return self._clean_redirect(request, query_key)
