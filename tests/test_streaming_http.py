@@ -295,3 +295,18 @@ def test_a_file_changed_on_disk_gets_a_new_etag(server, media_root):
         assert get(server, method="HEAD").header("ETag") != before
     finally:
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_if_match_with_a_stale_etag_is_412(server):
+    assert get(server, {"If-Match": '"stale-etag"', "Range": "bytes=0-1"}).status == 412
+
+
+def test_if_unmodified_since_before_the_last_change_is_412(server, media_root):
+    earlier = formatdate((media_root / "clip.mp4").stat().st_mtime - 3600, usegmt=True)
+    assert get(server, {"If-Unmodified-Since": earlier}).status == 412
+
+
+def test_if_none_match_wins_over_range(server):
+    # RFC 9110 §13.2.2: preconditions come before Range; Chromium revalidates cached ranges this way.
+    etag = get(server, method="HEAD").header("ETag")
+    assert get(server, {"If-None-Match": etag, "Range": "bytes=0-1"}).status == 304
