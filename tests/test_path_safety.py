@@ -42,6 +42,12 @@ def tree(tmp_path_factory):
     (root / "link_inside.mp4").symlink_to(root / "movie.mp4")
     (root / "sub").mkdir()
     (root / "sub" / "episode.mp4").write_bytes((root / "movie.mp4").read_bytes())
+    # Names no URL can carry: one listing them must not break the listing of everything else.
+    (root / "line\nbreak.mp4").write_bytes(SECRET)
+    (root / "line\nbreak dir").mkdir()
+    (root / "line\nbreak dir" / "inside.mp4").write_bytes(SECRET)
+    with open(os.fsencode(root) + b"/latin1-caf\xe9.mp4", "wb") as latin1:
+        latin1.write(SECRET)
     return root
 
 
@@ -148,6 +154,20 @@ def test_listing_refuses_an_encoded_dot_dot_decoded_twice(safety_server):
 
 def test_listing_of_the_top_shows_media_and_folders_only(safety_server):
     assert names(safety_server) == ["sub", "link_inside.mp4", "movie.mp4"]
+
+
+def test_listing_survives_names_no_url_can_carry(safety_server):
+    # A newline or a non-UTF-8 byte in one file name once made the whole folder's listing a 500.
+    response = safety_server.request("/api/folders/1/items?path=")
+    assert response.status == 200
+    assert not any(
+        "break" in item["name"] or "caf" in item["name"] for item in json.loads(response.body)["items"]
+    )
+
+
+@pytest.mark.parametrize("path", ["line%0Abreak.mp4", "latin1-caf%E9.mp4", "line%0Abreak%20dir/inside.mp4"])
+def test_media_refuses_names_no_url_can_carry(safety_server, path):
+    assert status_and_body(safety_server, f"/media/1/{path}") == 404
 
 
 def test_listing_of_a_sub_folder_accepts_a_trailing_slash(safety_server):
