@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -219,3 +222,39 @@ def test_a_head_leaves_no_file_open(robust_server):
 def test_the_server_still_answers_after_all_of_this(robust_server):
     assert small_range_answered(robust_server)
     assert robust_server.process.poll() is None
+
+
+@pytest.fixture(scope="module")
+def far_future(shared, robust_server):
+    """A sub-folder on a real tmpfs (64-bit times; ext4 stops at 2446) holding a file dated year 36812."""
+    folder = shared / "Far future"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        shutil.copy(shared / "clip.mp4", folder / "dated.mp4")
+        os.utime(folder / "dated.mp4", (0, 2**40))
+        yield folder / "dated.mp4"
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_file_dated_past_year_9999_is_listed_with_an_unknown_date(robust_server, far_future):
+    response = robust_server.request("/api/folders/1/items?path=Far%20future")
+    assert response.status == 200
+    (item,) = json.loads(response.body)["items"]
+    assert (item["name"], item["modified"]) == ("dated.mp4", None)
+
+
+def test_a_file_dated_past_year_9999_still_streams_without_last_modified(robust_server, far_future):
+    response = robust_server.request("/media/1/Far%20future/dated.mp4", headers={"Range": "bytes=0-1"})
+    assert (response.status, response.body) == (206, far_future.read_bytes()[:2])
+    assert response.header("Last-Modified") is None
+
+
+def test_an_if_range_date_never_matches_a_file_without_a_date(robust_server, far_future):
+    headers = {"Range": "bytes=0-1", "If-Range": "not a date"}
+    assert robust_server.request("/media/1/Far%20future/dated.mp4", headers=headers).status == 200
