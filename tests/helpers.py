@@ -44,6 +44,14 @@ def make_video(
     return path
 
 
+def make_sparse(path: Path, size: int) -> Path:
+    """A large media-named file that costs no disk (zeros): for streams that must outlast socket buffers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as sparse:
+        sparse.truncate(size)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.helpers import make_video, start_server
+from tests.helpers import make_sparse, make_video, start_server
 from tests.rawhttp import exchange, request_bytes, split_response
 
 BIG = "/media/1/big.mp4"
@@ -23,9 +23,7 @@ DEBUG_PAGE_MARKERS = (b"Traceback", b"DEBUG = True", b"Request Method:", b"djang
 def shared(tmp_path_factory):
     root = tmp_path_factory.mktemp("robust-videos")
     make_video(root / "clip.mp4", 1)
-    # Sparse: 256 MiB of zeros that cost no disk, far more than socket buffers can swallow.
-    with open(root / "big.mp4", "wb") as big:
-        big.truncate(256 * 1024 * 1024)
+    make_sparse(root / "big.mp4", 256 * 1024 * 1024)
     return root
 
 

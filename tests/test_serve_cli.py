@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import segno
 
-from tests.helpers import PROJECT_ROOT, free_port, make_video, wait_for_port
+from tests.helpers import PROJECT_ROOT, free_port, make_sparse, make_video, wait_for_port
 
 KEY = "cli-test-key-0123456789"
 # The exit must come well within this; a hang is a failure, not a slow pass.
@@ -84,8 +84,7 @@ def get_json(url: str) -> dict:
 def videos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cli-videos")
     make_video(root / "clip.mp4", 1)
-    with open(root / "long.mp4", "wb") as big:
-        big.truncate(128 * 1024 * 1024)
+    make_sparse(root / "long.mp4", 128 * 1024 * 1024)
     return root
 
 
