@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from server import config
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, file_modes_enforced
 
 
 @pytest.fixture
@@ -181,14 +180,10 @@ print(json.dumps({"problems": result.problems, "key": result.config.access_key})
 
 
 def test_an_unreadable_file_is_kept_aside_and_reported(config_file):
-    # Root reads everything: the loader runs without the capabilities that bypass file modes.
     config_file.write_text(json.dumps({"folders": ["/x"], "access_key": "owner-only"}))
     config_file.chmod(0o000)
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is needed to drop root's right to read any file")
-    drop = "-dac_override,-dac_read_search"
     run = subprocess.run(
-        ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", sys.executable, "-c", LOAD_AND_PRINT],
+        [*file_modes_enforced(), sys.executable, "-c", LOAD_AND_PRINT],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

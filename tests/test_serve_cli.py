@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import segno
 
-from tests.helpers import PROJECT_ROOT, free_port, make_sparse, make_video, wait_for_port
+from tests.helpers import PROJECT_ROOT, file_modes_enforced, free_port, make_sparse, make_video, wait_for_port
 
 KEY = "cli-test-key-0123456789"
 # The exit must come well within this; a hang is a failure, not a slow pass.
@@ -227,15 +226,11 @@ def test_saved_and_command_line_folders_are_both_served(videos, tmp_path):
     assert run.saved_config()["folders"] == [str(saved_folder)]
 
 
-@pytest.mark.skipif(
-    shutil.which("setpriv") is None, reason="setpriv (util-linux) is needed to drop root's rights"
-)
 def test_serve_names_an_unreadable_folder_and_serves_the_others(videos, tmp_path):
     locked = tmp_path / "Locked"
     locked.mkdir()
     locked.chmod(0)
     port = free_port()
-    drop = "-dac_override,-dac_read_search"  # root reads everything; without these it cannot
     run = serve(
         tmp_path / "home",
         str(locked),
@@ -246,7 +241,7 @@ def test_serve_names_an_unreadable_folder_and_serves_the_others(videos, tmp_path
         str(port),
         "--access-key",
         KEY,
-        prefix=("setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}"),
+        prefix=file_modes_enforced(),
     )
     try:
         run.wait_for_output("Press Ctrl+C")
