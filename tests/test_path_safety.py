@@ -42,6 +42,7 @@ def tree(tmp_path_factory):
     (root / "link_inside.mp4").symlink_to(root / "movie.mp4")
     (root / "sub").mkdir()
     (root / "sub" / "episode.mp4").write_bytes((root / "movie.mp4").read_bytes())
+    os.mkfifo(root / "pipe.mp4")  # opening it would block a worker thread until a writer came
     # Names no URL can carry: one listing them must not break the listing of everything else.
     (root / "line\nbreak.mp4").write_bytes(SECRET)
     (root / "line\nbreak dir").mkdir()
@@ -98,6 +99,7 @@ MEDIA_ATTACKS = {
     "subtitle_through_media": "movie.en.srt",
     "dot_segment": "./movie.mp4",
     "empty_segment": "sub//episode.mp4",
+    "fifo_named_like_a_video": "pipe.mp4",
 }
 
 
