@@ -146,7 +146,9 @@ def test_post_elsewhere_read_only_is_405_not_403(robust_server, path):
     assert robust_server.request(path, "POST", body=b"{}").status == 405
 
 
-@pytest.mark.parametrize("path", ["/api/folders", "/", "/api/folders/999/items", "/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/api/folders", "/", "/api/folders/999/items", "/nowhere", "/static/couchcast/couchcast.css"]
+)
 def test_head_sends_no_body_on_any_url(robust_server, path):
     # HEAD then GET on one connection: any body bytes after the HEAD would come before the GET's answer.
     data = exchange(
@@ -256,3 +258,9 @@ def test_a_file_dated_past_year_9999_still_streams_without_last_modified(robust_
 def test_an_if_range_date_never_matches_a_file_without_a_date(robust_server, far_future):
     headers = {"Range": "bytes=0-1", "If-Range": "not a date"}
     assert robust_server.request("/media/1/Far%20future/dated.mp4", headers=headers).status == 200
+
+
+def test_head_of_a_static_asset_announces_its_length(robust_server):
+    get = robust_server.request("/static/couchcast/couchcast.css")
+    head = robust_server.request("/static/couchcast/couchcast.css", "HEAD")
+    assert head.header("Content-Length") == str(len(get.body)) != "0"
