@@ -10,6 +10,7 @@ from email.utils import formatdate, parsedate_to_datetime
 
 import pytest
 
+from tests.helpers import start_server
 from tests.rawhttp import exchange, parse_byteranges, request_bytes, split_response
 
 MEDIA = "/media/1/clip.mp4"
@@ -310,3 +311,31 @@ def test_if_none_match_wins_over_range(server):
     # RFC 9110 §13.2.2: preconditions come before Range; Chromium revalidates cached ranges this way.
     etag = get(server, method="HEAD").header("ETag")
     assert get(server, {"If-None-Match": etag, "Range": "bytes=0-1"}).status == 304
+
+
+TYPES = {
+    "film.webm": "video/webm",
+    "film.mkv": "video/x-matroska",
+    "film.MOV": "video/quicktime",
+    "film.m4v": "video/mp4",
+    "film.ts": "video/mp2t",
+    "song.mp3": "audio/mpeg",
+    "song.m4a": "audio/mp4",
+    "song.flac": "audio/flac",
+    "song.opus": "audio/ogg",
+}
+
+
+@pytest.fixture(scope="module")
+def typed_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("typed")
+    for name in TYPES:
+        (root / name).write_bytes(os.urandom(100))
+    live = start_server([root], tmp_path_factory.mktemp("typed-home"))
+    yield live
+    live.stop()
+
+
+@pytest.mark.parametrize("name, expected", TYPES.items(), ids=TYPES.keys())
+def test_content_type_follows_the_extension(typed_server, name, expected):
+    assert typed_server.request(f"/media/1/{name}", "HEAD").header("Content-Type") == expected
