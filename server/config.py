@@ -139,7 +139,8 @@ def load() -> LoadResult:
         path = config_path()
         problems: list[str] = []
         config = Config()
-        may_write = save_needed = True  # True, True: first run
+        # Until a good file is read: write one (first run, or a fresh file in place of a damaged one).
+        may_write = save_needed = True
         try:
             data = path.read_bytes()
         except FileNotFoundError:
