@@ -339,3 +339,17 @@ def typed_server(tmp_path_factory):
 @pytest.mark.parametrize("name, expected", TYPES.items(), ids=TYPES.keys())
 def test_content_type_follows_the_extension(typed_server, name, expected):
     assert typed_server.request(f"/media/1/{name}", "HEAD").header("Content-Type") == expected
+
+
+def test_pipelined_ranges_on_one_connection_each_get_exactly_their_bytes(server, clip):
+    cookie = {"Cookie": f"couchcast_key={server.key}"}
+    spans = [(0, 65535), (100000, 100001), (len(clip) - 10, len(clip) - 1)]
+    requests = [request_bytes("GET", MEDIA, {**cookie, "Range": f"bytes={a}-{b}"}) for a, b in spans]
+    requests[-1] = request_bytes("GET", MEDIA, {**cookie, "Range": f"bytes={spans[-1][0]}-"}, close=True)
+    rest = exchange(server.port, b"".join(requests))
+    for start, end in spans:
+        response = split_response(rest)
+        length = int(response.headers["content-length"])
+        assert (response.status, response.rest[:length]) == (206, clip[start : end + 1])
+        rest = response.rest[length:]
+    assert rest == b""
