@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 if [ ! -d .venv ]; then python3 -m venv .venv; fi
 PYTHON=.venv/bin/python
 if [ -x .venv/Scripts/python.exe ]; then PYTHON=.venv/Scripts/python.exe; fi
-"$PYTHON" -m pip install -q -e . "pyinstaller>=6.10,<7"
+# On Linux the tray's menu needs GTK (PyGObject; Debian: libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0
+# pkg-config gcc python3-dev python3-tk). Without it the executable falls back to a menu-less tray icon.
+EXTRAS=""
+if [ "$(uname -s)" = "Linux" ]; then EXTRAS="[tray-gtk]"; fi
+"$PYTHON" -m pip install -q -e ".$EXTRAS" "pyinstaller>=6.10,<7"
 # The icon files (PNG, ICO, ICNS) are build output, drawn by the desktop app's Pillow code.
 if [ -f assets/make_icons.py ]; then "$PYTHON" assets/make_icons.py >/dev/null; fi
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level ERROR build.spec
