@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -18,6 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="couchcast", description="A private video server for the phones in the house."
     )
+    parser.add_argument(
+        "--background", action="store_true", help="start in the tray without opening the browser (at login)"
+    )
+    # Internal: this same program shows the folder dialog in a child process (desktop/picker.py).
+    parser.add_argument("--pick-folder", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
     serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
@@ -123,8 +129,22 @@ def wait_for_stop_signal(handle: runner.ServerHandle) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _ensure_streams()
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    say("The tray app is not built yet; serving headless instead.")
-    return serve(build_parser().parse_args(["serve"]))
+    if args.pick_folder:
+        from desktop.picker import run_dialog
+
+        return run_dialog()
+    from desktop import app
+
+    return app.run(open_browser=not args.background)
+
+
+def _ensure_streams() -> None:
+    """A windowed build (no console) has no stdout/stderr: printing must not crash it."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115

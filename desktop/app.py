@@ -1,0 +1,106 @@
+"""`couchcast` with no command: the desktop app a person double-clicks.
+
+Start-up order: log file, single-instance lock (a second launch hands over and leaves), tray backend
+(no display: say so and serve headless), config and server, then the tray on the main thread, as
+macOS requires. Quit, SIGTERM and SIGINT all end the same way: the tray loop returns, the server
+stops (streams end), the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from desktop import cli, instance, logs, tray_backend
+from desktop.tray import Tray
+from server import config, runner
+from server.dirs import user_dirs
+from server.library import folders
+
+log = logging.getLogger(__name__)
+
+SIGNAL_POLL = 0.2
+
+
+def run(open_browser: bool = True) -> int:
+    early_log = logs.setup_early_logging()
+    data_dir = user_dirs().data
+    single = instance.SingleInstance(data_dir)
+    if not single.acquire():
+        if instance.ask_running_to_open(data_dir):
+            cli.say("Couchcast is already running; it opens the library in your browser.")
+            return 0
+        cli.say(
+            "Couchcast seems to be running already but does not answer. Quit it (or end it in the task "
+            f"manager) and start again. Details: {logs.log_path()}",
+            error=True,
+        )
+        return 1
+    try:
+        try:
+            pystray = tray_backend.load_pystray()
+        except tray_backend.NoTray as exc:
+            log.warning("%s", exc)
+            cli.say(f"{exc} Running without a tray icon, as `couchcast serve`.", error=True)
+            single.listen(lambda: log.info("A second launch asked for the browser; there is no display."))
+            return cli.serve(cli.build_parser().parse_args(["serve"]))
+        return _run_tray(pystray, single, early_log, open_browser)
+    finally:
+        single.release()
+
+
+def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser: bool) -> int:
+    loaded = config.load()
+    problems = [*loaded.problems, *folders.load_saved()]
+    key = loaded.config.access_key
+    try:
+        server = cli.start_server("0.0.0.0", None, loaded.config.port, key)
+    except (runner.PortInUse, OSError) as exc:
+        log.error("Server did not start: %s", exc)
+        cli.say(f"Couchcast could not start its server: {exc}", error=True)
+        return 1
+    logs.retire_early_logging(early_log)
+
+    tray = Tray(pystray, server, key)
+    single.listen(tray.open_library)
+    stop_signals: list[int] = []
+    _install_stop_handlers(stop_signals)
+
+    def setup(icon) -> None:
+        icon.visible = True
+        if open_browser:
+            tray.open_library()
+        for problem in problems:
+            tray.tell(problem)
+
+    threading.Thread(
+        target=_stop_tray_when_asked, args=(tray, server, stop_signals), name="couchcast-signals", daemon=True
+    ).start()
+    log.info("Tray up; library at http://127.0.0.1:%s/", server.port)
+    try:
+        tray.icon.run(setup)
+    finally:
+        log.info("Tray closed; stopping the server")
+        server.stop()
+    return 0
+
+
+def _install_stop_handlers(stop_signals: list[int]) -> None:
+    """SIGINT/SIGTERM only record themselves: acting from a handler deadlocked here (FIELD_NOTES)."""
+
+    def request_stop(signum, frame):
+        stop_signals.append(signum)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+
+def _stop_tray_when_asked(tray: Tray, server: runner.ServerHandle, stop_signals: list[int]) -> None:
+    while not stop_signals and server.is_running() and not tray.quitting:
+        time.sleep(SIGNAL_POLL)
+    if tray.quitting:
+        return
+    log.info("Stopping on %s", f"signal {stop_signals[0]}" if stop_signals else "server loss")
+    tray.icon.stop()
