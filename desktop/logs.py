@@ -12,6 +12,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import threading
 from pathlib import Path
 
 from server.dirs import user_dirs
@@ -44,6 +45,7 @@ def setup_early_logging() -> logging.Handler | None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     log.info("Couchcast starting (pid %s)", os.getpid())
     return handler
 
@@ -57,6 +59,11 @@ def retire_early_logging(handler: logging.Handler | None) -> None:
         root.removeHandler(handler)
     if handler not in root.handlers:
         handler.close()
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    name = args.thread.name if args.thread else "?"
+    log.error("Uncaught error in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def _log_uncaught(kind, value, traceback) -> None:

@@ -65,8 +65,9 @@ class Tray:
 
     def tooltip(self) -> str:
         # The phone address without the key: a tooltip is seen by anyone at the screen, the key is not.
+        # ASCII only: the xorg backend sets it as WM_NAME, which Xlib encodes as latin-1.
         host = network.phone_host() if self.server.host in ("0.0.0.0", "", "::") else self.server.host
-        return f"Couchcast — on your phone: http://{host}:{self.server.port}/"
+        return f"Couchcast - on your phone: http://{host}:{self.server.port}/"
 
     def tell(self, message: str) -> None:
         """Show a short message as a desktop notification where the tray has them; always log it."""

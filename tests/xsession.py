@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageChops
+
+from tests.helpers import PROJECT_ROOT, LiveServer, free_port, wait_for_port
 
 SCREEN = (800, 600)
 TRAY_HEIGHT = 32
@@ -123,3 +127,84 @@ def start_session() -> XSession:
 def changed_box(before: Image.Image, after: Image.Image) -> tuple[int, int, int, int] | None:
     """The bounding box of the pixels that differ, or None when the two images are the same."""
     return ImageChops.difference(before, after).getbbox()
+
+
+WAIT_SECONDS = 20.0
+
+
+@dataclass
+class DesktopApp:
+    """`couchcast` (the tray app) running in an X session, its browser replaced by a recording script."""
+
+    process: subprocess.Popen
+    session: XSession
+    home: Path
+    port: int
+    key: str
+    env: dict[str, str]
+    tray_before: Image.Image
+
+    @property
+    def urls_file(self) -> Path:
+        return self.home / "browser-urls.txt"
+
+    def urls(self) -> list[str]:
+        return self.urls_file.read_text().splitlines() if self.urls_file.exists() else []
+
+    def wait_for_urls(self, count: int) -> list[str]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(self.urls()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.urls()
+
+    def saved_config(self) -> dict:
+        return json.loads((self.home / "config" / "config.json").read_text(encoding="utf-8"))
+
+    def live_server(self) -> LiveServer:
+        return LiveServer(self.process, self.port, self.key, self.home)
+
+    def tray_icon_box(self) -> tuple[int, int, int, int] | None:
+        """Where the tray area changed since before the launch (the docked icon), once it has."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            box = changed_box(self.tray_before, self.session.screenshot(self.home / "tray.png", TRAY_AREA))
+            if box or time.monotonic() > deadline:
+                return box
+            time.sleep(0.2)
+
+    def tray_icon_center(self) -> tuple[int, int]:
+        left, top, right, bottom = self.tray_icon_box()
+        return TRAY_AREA[0] + (left + right) // 2, TRAY_AREA[1] + (top + bottom) // 2
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        print((self.home / "app-output.txt").read_text(errors="replace"))
+
+
+def launch_app(session: XSession, home: Path, key: str, *arguments: str, **env_changes: str) -> DesktopApp:
+    """Start `python -m desktop` with a fresh home and a free port; returns once its server listens."""
+    port = free_port()
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.json").write_text(json.dumps({"port": port, "access_key": key}))
+    browser = home / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{home / "browser-urls.txt"}"\n')
+    browser.chmod(0o755)
+    before = session.screenshot(home / "before.png", TRAY_AREA)
+    env = {**session.env, "COUCHCAST_HOME": str(home), "BROWSER": str(browser), **env_changes}
+    with open(home / "app-output.txt", "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "desktop", *arguments],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+    app = DesktopApp(process, session, home, port, key, env, before)
+    try:
+        wait_for_port(port, timeout=WAIT_SECONDS, process=process)
+    except Exception:
+        app.close()
+        raise
+    return app
