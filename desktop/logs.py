@@ -63,7 +63,8 @@ def retire_early_logging(handler: logging.Handler | None) -> None:
 
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     name = args.thread.name if args.thread else "?"
-    log.error("Uncaught error in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+    details = (args.exc_type, args.exc_value, args.exc_traceback)
+    log.error("Uncaught error in thread %s", name, exc_info=details)
 
 
 def _log_uncaught(kind, value, traceback) -> None:
