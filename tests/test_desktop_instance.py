@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
+
+import pytest
 
 from desktop.instance import SingleInstance, ask_running_to_open
 from tests.helpers import PROJECT_ROOT
@@ -39,34 +43,28 @@ def test_lock_is_free_again_after_release(tmp_path):
     second.release()
 
 
-def test_second_launch_asks_the_running_one_to_open_the_browser(tmp_path):
-    running = SingleInstance(tmp_path)
-    assert running.acquire()
-    asked = threading.Event()
-    running.listen(asked.set)
-    try:
-        assert ask_running_to_open(tmp_path, wait=5)
-        assert asked.wait(5)
-    finally:
-        running.release()
+@pytest.fixture
+def running(tmp_path):
+    """A Couchcast holding the lock and listening; `.asked` is set when a second launch asks it."""
+    single = SingleInstance(tmp_path)
+    assert single.acquire()
+    single.asked = threading.Event()
+    single.listen(single.asked.set)
+    yield single
+    single.release()
 
 
-def test_request_without_the_token_is_ignored(tmp_path):
-    import json
-    import socket
+def test_second_launch_asks_the_running_one_to_open_the_browser(tmp_path, running):
+    assert ask_running_to_open(tmp_path, wait=5)
+    assert running.asked.wait(5)
 
-    running = SingleInstance(tmp_path)
-    assert running.acquire()
-    asked = threading.Event()
-    running.listen(asked.set)
-    try:
-        port = json.loads(running.info_path.read_text())["port"]
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-            connection.sendall(b"guessed-token open\n")
-            assert connection.recv(16) == b""
-        assert not asked.is_set()
-    finally:
-        running.release()
+
+def test_request_without_the_token_is_ignored(running):
+    port = json.loads(running.info_path.read_text())["port"]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"guessed-token open\n")
+        assert connection.recv(16) == b""
+    assert not running.asked.is_set()
 
 
 def test_lock_left_by_a_killed_instance_does_not_block_the_next_start(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.cookiejar
 import importlib
 import json
-import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -21,29 +20,19 @@ KEY = "tray-test-key-0123456789abcdef"
 @pytest.fixture(scope="module")
 def pystray():
     """pystray on its dummy backend; pystray reads PYSTRAY_BACKEND once, at import."""
-    saved = os.environ.get("PYSTRAY_BACKEND")
-    os.environ["PYSTRAY_BACKEND"] = "dummy"
-    for name in [m for m in sys.modules if m == "pystray" or m.startswith("pystray.")]:
-        del sys.modules[name]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYSTRAY_BACKEND", "dummy")
+        for name in [m for m in sys.modules if m == "pystray" or m.startswith("pystray.")]:
+            patch.delitem(sys.modules, name)
         yield importlib.import_module("pystray")
-    finally:
-        if saved is None:
-            os.environ.pop("PYSTRAY_BACKEND", None)
-        else:
-            os.environ["PYSTRAY_BACKEND"] = saved
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("tray-home")
-    saved = os.environ.get("COUCHCAST_HOME")
-    os.environ["COUCHCAST_HOME"] = str(home)
-    yield home
-    if saved is None:
-        os.environ.pop("COUCHCAST_HOME", None)
-    else:
-        os.environ["COUCHCAST_HOME"] = saved
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("tray-home")
+        patch.setenv("COUCHCAST_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="module")
