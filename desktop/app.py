@@ -9,7 +9,6 @@ stops (streams end), the process exits 0.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 
@@ -52,6 +51,7 @@ def run(open_browser: bool = True) -> int:
 
 
 def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser: bool) -> int:
+    stop_signals = cli.catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
     problems = [*loaded.problems, *folders.load_saved()]
     key = loaded.config.access_key
@@ -65,19 +65,20 @@ def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser:
 
     tray = Tray(pystray, server, key)
     single.listen(tray.open_library)
-    stop_signals: list[int] = []
-    _install_stop_handlers(stop_signals)
 
     def setup(icon) -> None:
+        # Started here, once the loop runs: icon.stop() before that would be lost (pystray ignores it).
+        watcher = threading.Thread(
+            target=_stop_tray_when_asked, args=(tray, server, stop_signals), name="couchcast-signals"
+        )
+        watcher.daemon = True
+        watcher.start()
         icon.visible = True
         if open_browser:
             tray.open_library()
         for problem in problems:
             tray.tell(problem)
 
-    threading.Thread(
-        target=_stop_tray_when_asked, args=(tray, server, stop_signals), name="couchcast-signals", daemon=True
-    ).start()
     log.info("Tray up; library at http://127.0.0.1:%s/", server.port)
     try:
         tray.icon.run(setup)
@@ -85,16 +86,6 @@ def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser:
         log.info("Tray closed; stopping the server")
         server.stop()
     return 0
-
-
-def _install_stop_handlers(stop_signals: list[int]) -> None:
-    """SIGINT/SIGTERM only record themselves: acting from a handler deadlocked here (FIELD_NOTES)."""
-
-    def request_stop(signum, frame):
-        stop_signals.append(signum)
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
 
 
 def _stop_tray_when_asked(tray: Tray, server: runner.ServerHandle, stop_signals: list[int]) -> None:

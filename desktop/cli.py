@@ -71,6 +71,7 @@ def print_phone_link(url: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
     for problem in loaded.problems:
         say(problem, error=True)
@@ -105,26 +106,31 @@ def serve(args: argparse.Namespace) -> int:
     say(f"Logs:   {user_dirs().logs}")
     say("Press Ctrl+C to stop.")
 
-    wait_for_stop_signal(handle)
+    wait_for_stop_signal(handle, stop_signals)
     say("Stopping…")
     handle.stop()
     return 0
 
 
-def wait_for_stop_signal(handle: runner.ServerHandle) -> None:
-    """Block until SIGINT or SIGTERM (or the server dies).
+def catch_stop_signals() -> list[int]:
+    """Record SIGINT and SIGTERM in the returned list instead of dying on them.
 
-    The handlers only set a flag: calling into threading primitives from a signal handler while
-    the main thread waits on them deadlocked here (FIELD_NOTES).
+    The handlers only record: calling into threading primitives from a signal handler while the
+    main thread waits on them deadlocked here (FIELD_NOTES).
     """
-    stop_requested = []
+    stop_signals: list[int] = []
 
     def request_stop(signum, frame):
-        stop_requested.append(signum)
+        stop_signals.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop_requested and handle.is_running():
+    return stop_signals
+
+
+def wait_for_stop_signal(handle: runner.ServerHandle, stop_signals: list[int]) -> None:
+    """Block until SIGINT or SIGTERM was caught (or the server dies)."""
+    while not stop_signals and handle.is_running():
         time.sleep(0.2)
 
 

@@ -112,3 +112,12 @@ def test_xorg_fallback_icon_docks_and_a_left_click_opens_the_library(x_session, 
     x_session.xdotool("mousemove", str(x), str(y), "click", "1")
     urls = xorg_app.wait_for_urls(1)
     assert urls == [f"http://127.0.0.1:{xorg_app.port}/?key={KEY}"]
+
+
+def test_sigterm_while_the_tray_is_still_starting_exits_0(x_session, tmp_path):
+    starting = launch_app(x_session, tmp_path, KEY, "--background")  # returns as soon as the port opens
+    try:
+        starting.process.send_signal(signal.SIGTERM)
+        assert starting.process.wait(timeout=5) == 0
+    finally:
+        starting.close()
