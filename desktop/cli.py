@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--background", action="store_true", help="start in the tray without opening the browser (at login)"
     )
     # Internal: this same program shows the folder dialog in a child process (desktop/picker.py).
-    parser.add_argument("--pick-folder", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pick-folder", metavar="RESULT_FILE", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
     serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pick_folder:
         from desktop.picker import run_dialog
 
-        return run_dialog()
+        return run_dialog(args.pick_folder)
     from desktop import app
 
     return app.run(open_browser=not args.background)

@@ -2,8 +2,9 @@
 
 A dialog toolkit (Tk here) wants the main thread of its process, and the tray already has ours; in a
 child the two never fight, and the tray keeps answering while the dialog is open. The child is this
-program run with `--pick-folder` (so it works inside a one-file build too); it writes the chosen path
-to stdout as raw bytes (any name survives, whatever the console encoding) and nothing on cancel.
+program run with `--pick-folder RESULT_FILE` (so it works inside a one-file build too); it writes the
+chosen path into that file as raw bytes, and nothing on cancel. A file rather than stdout: a windowed
+build on Windows may have no stdout at all, and bytes keep any folder name intact.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from desktop.launch import app_command
@@ -28,20 +30,24 @@ class PickerError(Exception):
 
 def choose_folder() -> str | None:
     """Show the folder dialog (blocks this thread until it closes); the chosen folder, or None on cancel."""
-    try:
-        result = subprocess.run([*app_command(), PICK_ARGUMENT], capture_output=True, check=False)
-    except OSError as exc:
-        raise PickerError(f"Could not start the folder dialog ({exc.strerror or exc}).") from exc
-    if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        log.error("Folder dialog failed (%s): %s", result.returncode, "\n".join(detail))
-        raise PickerError(detail[-1] if detail else "The folder dialog failed.")
-    chosen = os.fsdecode(result.stdout).rstrip("\r\n")
+    with tempfile.TemporaryDirectory(prefix="couchcast-") as scratch:
+        result_file = Path(scratch) / "chosen-folder"
+        try:
+            result = subprocess.run(
+                [*app_command(), PICK_ARGUMENT, str(result_file)], capture_output=True, check=False
+            )
+        except OSError as exc:
+            raise PickerError(f"Could not start the folder dialog ({exc.strerror or exc}).") from exc
+        if result.returncode != 0:
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            log.error("Folder dialog failed (%s): %s", result.returncode, "\n".join(detail))
+            raise PickerError(detail[-1] if detail else "The folder dialog failed.")
+        chosen = os.fsdecode(result_file.read_bytes()) if result_file.exists() else ""
     return chosen or None
 
 
-def run_dialog() -> int:
-    """The child's side: show the dialog, print the chosen folder. Exit 0 also on cancel."""
+def run_dialog(result_file: str) -> int:
+    """The child's side: show the dialog, write the chosen folder to `result_file`. Exit 0 on cancel too."""
     try:
         import tkinter
         from tkinter import filedialog
@@ -59,6 +65,5 @@ def run_dialog() -> int:
     )
     root.destroy()
     if chosen:
-        sys.stdout.buffer.write(os.fsencode(chosen) + b"\n")
-        sys.stdout.flush()
+        Path(result_file).write_bytes(os.fsencode(chosen))
     return 0

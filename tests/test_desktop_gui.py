@@ -12,11 +12,13 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 import pytest
 
+from desktop import picker
 from tests.helpers import PROJECT_ROOT, make_video
 from tests.xsession import WAIT_SECONDS, DesktopApp, XSession, launch_app, start_session
 
@@ -91,6 +93,18 @@ def test_add_folder_dialog_shares_the_typed_folder_and_lists_its_videos(x_sessio
     assert ours, shared
     items = json.loads(server.request(f"/api/folders/{ours[0]['id']}/items?path=").body)["items"]
     assert [i["name"] for i in items] == ["Première partie.mp4"]
+
+
+def test_cancelled_folder_dialog_chooses_nothing(x_session, monkeypatch):
+    monkeypatch.setenv("DISPLAY", x_session.display)
+    outcome = {}
+    dialog = threading.Thread(target=lambda: outcome.update(chosen=picker.choose_folder()))
+    dialog.start()
+    window = x_session.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
+    x_session.xdotool("windowfocus", "--sync", window)
+    x_session.xdotool("key", "Escape")
+    dialog.join(WAIT_SECONDS)
+    assert outcome == {"chosen": None}
 
 
 def test_sigterm_stops_the_app_with_exit_0_within_5_s(app):
