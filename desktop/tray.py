@@ -1,4 +1,4 @@
-"""The tray icon and its menu; every action is a method here, run by pystray on its own thread.
+"""The tray icon and its menu; every action is a method here, called from pystray's event loop.
 
 Menus are built by callables from the current state (shared folders, start at login), and
 `update_menu()` rebuilds them after any change, including changes that finish later on another thread
@@ -27,6 +27,13 @@ PAIR_PATH = "/pair"
 
 
 class Tray:
+    """The icon, its menu and what the menu does, for a server already running.
+
+    `open_url`, `open_folder` and `choose_folder` are how this desktop opens a browser, a file
+    manager and the folder dialog; tests give recorders instead, because a menu test must not start
+    a real browser (the Xvfb test does, through $BROWSER).
+    """
+
     def __init__(
         self,
         pystray: ModuleType,
