@@ -10,7 +10,7 @@ import sys
 def open_folder(path: str) -> None:
     """Show the folder in the file manager; raises OSError when no file manager can be started."""
     if sys.platform == "win32":
-        os.startfile(path)  # noqa: S606 (Explorer opens folders)
+        os.startfile(path)  # Explorer opens folders
     elif sys.platform == "darwin":
         subprocess.Popen(["open", path])
     else:

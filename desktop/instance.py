@@ -4,7 +4,8 @@ The lock is an OS lock (`flock` / `msvcrt.locking`) on a file in the data dir: t
 when the process dies, even on SIGKILL, so a crash never leaves a lock that blocks the next start.
 The running instance listens on a loopback port and writes that port and a random token to
 `instance.json`; a second launch sends the token and "open", the running one opens the browser on
-its library, and the second launch exits.
+its library, and the second launch exits. The lock file itself is never deleted: removing it while
+another launch opens it would let two instances each lock a different file.
 """
 
 from __future__ import annotations
