@@ -65,6 +65,14 @@ def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser:
 
     tray = Tray(pystray, server, key)
     single.listen(tray.open_library)
+    if tray_backend.missing_system_tray():
+        log.warning("No system tray on this desktop; the icon cannot show")
+        cli.say(
+            "This desktop shows no tray icons (on GNOME, the AppIndicator extension adds them), so the "
+            f"Couchcast icon is hidden. It keeps running: the library is at {tray.local_url()} and "
+            "starting Couchcast again opens it. Stop it with Ctrl+C or from the task manager.",
+            error=True,
+        )
 
     def setup(icon) -> None:
         # Started here, once the loop runs: icon.stop() before that would be lost (pystray ignores it).

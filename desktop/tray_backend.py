@@ -61,6 +61,28 @@ def backend_name() -> str:
     return os.environ.get("PYSTRAY_BACKEND", "")
 
 
+def missing_system_tray() -> bool:
+    """True when the backend needs an XEmbed tray (gtk, xorg) and nobody on the X screen offers one.
+
+    GNOME without its AppIndicator extension is such a desktop: the icon would never show, and with
+    it the only way to Quit.
+    """
+    if backend_name() not in ("gtk", "xorg"):
+        return False
+    import Xlib.display
+    import Xlib.X
+
+    try:
+        display = Xlib.display.Display()
+    except Exception:  # Xlib raises its own error classes for a display it cannot open
+        return False  # not ours to judge: the backend loaded, so it found a way
+    try:
+        atom = display.intern_atom(f"_NET_SYSTEM_TRAY_S{display.get_default_screen()}")
+        return display.get_selection_owner(atom) == Xlib.X.NONE
+    finally:
+        display.close()
+
+
 def icon_class(pystray: ModuleType) -> type:
     """pystray's Icon for the loaded backend, with the workarounds that backend needs."""
     backend = backend_name()

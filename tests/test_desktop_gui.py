@@ -42,6 +42,7 @@ def app(x_session, tmp_path_factory) -> DesktopApp:
 
 def test_tray_icon_docks_in_the_tray_host(x_session, app):
     assert app.tray_icon_box() is not None, "no pixel changed in the tray area"
+    assert "shows no tray icons" not in (app.home / "app-output.txt").read_text()
 
 
 def test_browser_gets_a_library_link_that_answers_200(app):
@@ -135,3 +136,20 @@ def test_sigterm_while_the_tray_is_still_starting_exits_0(x_session, tmp_path):
         assert starting.process.wait(timeout=5) == 0
     finally:
         starting.close()
+
+
+def test_without_a_tray_host_it_says_the_icon_is_hidden_and_keeps_serving(tmp_path):
+    session = start_session(with_tray=False)
+    try:
+        app = launch_app(session, tmp_path, KEY, "--background")
+        try:
+            output = tmp_path / "app-output.txt"
+            deadline = time.monotonic() + WAIT_SECONDS
+            while "shows no tray icons" not in output.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "shows no tray icons" in output.read_text()
+            assert app.live_server().request("/api/folders").status == 200
+        finally:
+            app.close()
+    finally:
+        session.stop()

@@ -88,7 +88,7 @@ class XSession:
                 os.kill(self.bus_pid, signal.SIGTERM)
 
 
-def start_session() -> XSession:
+def start_session(with_tray: bool = True) -> XSession:
     xvfb, display = start_xvfb()
     session = XSession(display, {}, [xvfb])
     try:
@@ -107,6 +107,8 @@ def start_session() -> XSession:
         }
         session.env.pop("WAYLAND_DISPLAY", None)
         session.env.pop("PYSTRAY_BACKEND", None)
+        if not with_tray:
+            return session
         trayer = subprocess.Popen(
             ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
              "--height", str(TRAY_HEIGHT), "--transparent", "false", "--tint", "0x335588"],
