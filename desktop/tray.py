@@ -26,6 +26,15 @@ ICON_SIZE = 64
 PAIR_PATH = "/pair"
 
 
+def open_in_browser(url: str) -> None:
+    """`webbrowser.open` on a daemon thread: neither the menu nor Quit may wait for it.
+
+    It can block: a `$BROWSER` command it does not know runs to its end, and the first call probes the
+    desktop (`xdg-settings`), which took over a second here and held up the exit after a SIGTERM.
+    """
+    threading.Thread(target=webbrowser.open, args=(url,), name="couchcast-browser", daemon=True).start()
+
+
 class Tray:
     """The icon, its menu and what the menu does, for a server already running.
 
@@ -41,7 +50,7 @@ class Tray:
         access_key: str,
         *,
         icon_type: type | None = None,
-        open_url: Callable[[str], object] = webbrowser.open,
+        open_url: Callable[[str], object] = open_in_browser,
         open_folder: Callable[[str], None] = file_manager.open_folder,
         choose_folder: Callable[[], str | None] = picker.choose_folder,
     ):
