@@ -29,8 +29,8 @@ PAIR_PATH = "/pair"
 def open_in_browser(url: str) -> None:
     """`webbrowser.open` on a daemon thread: neither the menu nor Quit may wait for it.
 
-    It can block: a `$BROWSER` command it does not know runs to its end, and the first call probes the
-    desktop (`xdg-settings`), which took over a second here and held up the exit after a SIGTERM.
+    It can block: a `$BROWSER` command it does not know is run to its end (GenericBrowser waits), and
+    the first call probes the desktop with `xdg-settings`. On pystray's loop that would freeze the menu.
     """
     threading.Thread(target=webbrowser.open, args=(url,), name="couchcast-browser", daemon=True).start()
 
