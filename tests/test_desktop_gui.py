@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from tests.xsession import WAIT_SECONDS, DesktopApp, XSession, launch_app, start
 
 KEY = "gui-test-key-0123456789abcdef"
 PICKED_FOLDER = "My Vidéos été"
+STREAMED_SIZE = 512 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +70,7 @@ def test_second_launch_opens_the_browser_again_without_a_second_server(x_session
 def test_add_folder_dialog_shares_the_typed_folder_and_lists_its_videos(x_session, app, tmp_path):
     folder = tmp_path / PICKED_FOLDER
     make_video(folder / "Première partie.mp4", 2)
-    x, y = app.tray_icon_center()
-    x_session.xdotool("mousemove", str(x), str(y), "click", "3")
-    time.sleep(0.5)  # the menu maps asynchronously; keys before that go nowhere
+    app.open_tray_menu()
     x_session.xdotool("key", "Down", "Down", "Down", "Return")  # Open · Phone link · Add folder…
 
     window = x_session.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
@@ -153,3 +153,27 @@ def test_without_a_tray_host_it_says_the_icon_is_hidden_and_keeps_serving(tmp_pa
             app.close()
     finally:
         session.stop()
+
+
+def test_quit_from_the_menu_ends_streams_and_exits_0_within_5_s(x_session, tmp_path):
+    videos = tmp_path / "Videos"
+    videos.mkdir()
+    with open(videos / "big.mp4", "wb") as big:
+        big.truncate(STREAMED_SIZE)  # far more than socket buffers hold: the stream is mid-way at Quit
+    app = launch_app(x_session, tmp_path / "home", KEY, "--background", folders=(videos,))
+    try:
+        folder_id = json.loads(app.live_server().request("/api/folders").body)["folders"][0]["id"]
+        with socket.create_connection(("127.0.0.1", app.port), timeout=10) as stream:
+            request = (
+                f"GET /media/{folder_id}/big.mp4 HTTP/1.1\r\nHost: t\r\nCookie: couchcast_key={KEY}\r\n\r\n"
+            )
+            stream.sendall(request.encode())
+            received = len(stream.recv(65536))
+            app.open_tray_menu()
+            x_session.xdotool("key", "Up", "Return")  # Up from the top wraps to the last item: Quit
+            assert app.process.wait(timeout=5) == 0
+            while chunk := stream.recv(1 << 20):
+                received += len(chunk)
+        assert received < STREAMED_SIZE
+    finally:
+        app.close()

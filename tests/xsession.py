@@ -178,6 +178,19 @@ class DesktopApp:
         left, top, right, bottom = self.tray_icon_box()
         return TRAY_AREA[0] + (left + right) // 2, TRAY_AREA[1] + (top + bottom) // 2
 
+    def open_tray_menu(self) -> None:
+        """Right-click the icon until its menu shows (a click just after docking can go unanswered)."""
+        x, y = self.tray_icon_center()
+        below_tray = (SCREEN[0] - 400, TRAY_HEIGHT, SCREEN[0], 300)
+        closed = self.session.screenshot(self.home / "no-menu.png", below_tray)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            self.session.xdotool("mousemove", str(x), str(y), "click", "3")
+            time.sleep(0.5)
+            if changed_box(closed, self.session.screenshot(self.home / "menu.png", below_tray)):
+                return
+        raise AssertionError("the tray menu did not open")
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -185,11 +198,19 @@ class DesktopApp:
         print((self.home / "app-output.txt").read_text(errors="replace"))
 
 
-def launch_app(session: XSession, home: Path, key: str, *arguments: str, **env_changes: str) -> DesktopApp:
+def launch_app(
+    session: XSession,
+    home: Path,
+    key: str,
+    *arguments: str,
+    folders: tuple[Path, ...] = (),
+    **env_changes: str,
+) -> DesktopApp:
     """Start `python -m desktop` with a fresh home and a free port; returns once its server listens."""
     port = free_port()
     (home / "config").mkdir(parents=True)
-    (home / "config" / "config.json").write_text(json.dumps({"port": port, "access_key": key}))
+    config = {"port": port, "access_key": key, "folders": [str(f) for f in folders]}
+    (home / "config" / "config.json").write_text(json.dumps(config))
     browser = home / "browser.sh"
     browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{home / "browser-urls.txt"}"\n')
     browser.chmod(0o755)
