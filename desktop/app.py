@@ -28,6 +28,9 @@ def run(open_browser: bool = True) -> int:
     data_dir = user_dirs().data
     single = instance.SingleInstance(data_dir)
     if not single.acquire():
+        if not open_browser:  # started at login while already running: nothing to show
+            cli.say("Couchcast is already running.")
+            return 0
         if instance.ask_running_to_open(data_dir):
             cli.say("Couchcast is already running; it opens the library in your browser.")
             return 0
