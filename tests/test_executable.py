@@ -1,4 +1,5 @@
-"""The built one-file executable works on its own: no Python, no ffmpeg on PATH, a clean stop.
+"""The built one-file executable works on its own: no Python, no ffmpeg on PATH, a clean stop; under Xvfb
+with trayer its tray icon docks, it opens the browser, and its folder dialog (itself, run again) answers.
 
 Run on a build: `COUCHCAST_EXE=dist/Couchcast .venv/bin/python -m pytest tests/test_executable.py`
 (`scripts/build-and-smoke.sh` builds, then runs this). Without a built file every test is skipped.
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ACCESS_KEY, PROJECT_ROOT, LiveServer, free_port, make_video, wait_for_port
+from tests.xsession import WAIT_SECONDS, DesktopApp, XSession, launch_app, start_session
 
 EXE = Path(
     os.environ.get("COUCHCAST_EXE")
@@ -126,3 +128,49 @@ def test_sigterm_exits_0_and_leaves_nothing_in_the_temp_dir(video_folder, tmp_pa
     live.process.send_signal(signal.SIGTERM)
     assert live.process.wait(30) == 0
     assert list(tmpdir.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def x_session() -> XSession:
+    session = start_session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def tray_app(x_session, tmp_path_factory) -> DesktopApp:
+    home = tmp_path_factory.mktemp("tray-home")
+    app = launch_app(x_session, home, ACCESS_KEY, command=(str(EXE),), PATH="", TMPDIR=str(home))
+    yield app
+    app.process.terminate()  # SIGTERM: a SIGKILLed one-file build leaves its _MEI folder behind
+    app.process.wait(WAIT_SECONDS)
+    app.close()
+
+
+def test_tray_icon_of_the_executable_docks_in_the_tray_host(tray_app):
+    assert tray_app.tray_icon_box() is not None, "no pixel changed in the tray area"
+
+
+def test_executable_opens_the_browser_on_the_library(tray_app):
+    assert tray_app.wait_for_urls(1) == [f"http://127.0.0.1:{tray_app.port}/?key={ACCESS_KEY}"]
+
+
+def test_folder_dialog_of_the_executable_returns_the_typed_folder(x_session, tmp_path):
+    folder = tmp_path / "My Vidéos été"
+    folder.mkdir()
+    result_file = tmp_path / "chosen-folder"
+    env = {**x_session.env, "PATH": "", "TMPDIR": str(tmp_path), "COUCHCAST_HOME": str(tmp_path / "home")}
+    dialog = subprocess.Popen([str(EXE), "--pick-folder", str(result_file)], env=env)
+    try:
+        window = x_session.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
+        x_session.xdotool("windowfocus", "--sync", window)
+        x_session.xdotool("key", "ctrl+slash")
+        x_session.xdotool("type", "--delay", "10", str(folder))
+        x_session.xdotool("key", "Return")  # enters the folder
+        time.sleep(0.3)
+        x_session.xdotool("key", "Return")  # accepts it
+        assert dialog.wait(WAIT_SECONDS) == 0
+    finally:
+        if dialog.poll() is None:
+            dialog.kill()
+    assert os.fsdecode(result_file.read_bytes()).rstrip("\n") == str(folder)

@@ -204,9 +204,11 @@ def launch_app(
     key: str,
     *arguments: str,
     folders: tuple[Path, ...] = (),
+    command: tuple[str, ...] = (sys.executable, "-m", "desktop"),
     **env_changes: str,
 ) -> DesktopApp:
-    """Start `python -m desktop` with a fresh home and a free port; returns once its server listens."""
+    """Start `python -m desktop` (or `command`: the built executable) with a fresh home and a free port;
+    returns once its server listens."""
     port = free_port()
     (home / "config").mkdir(parents=True)
     config = {"port": port, "access_key": key, "folders": [str(f) for f in folders]}
@@ -218,7 +220,7 @@ def launch_app(
     env = {**session.env, "COUCHCAST_HOME": str(home), "BROWSER": str(browser), **env_changes}
     with open(home / "app-output.txt", "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "desktop", *arguments],
+            [*command, *arguments],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=output,
