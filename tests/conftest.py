@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import LiveServer, make_video, start_server
+from tests.xsession import XSession, start_session
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +42,14 @@ def server(media_root, tmp_path_factory) -> LiveServer:
     live = start_server([media_root], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def x_session() -> XSession:
+    """Xvfb on a free display, a session D-Bus, and trayer owning the system tray."""
+    session = start_session()
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

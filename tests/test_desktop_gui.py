@@ -21,18 +21,11 @@ import pytest
 
 from desktop import picker
 from tests.helpers import PROJECT_ROOT, make_video
-from tests.xsession import WAIT_SECONDS, DesktopApp, XSession, launch_app, start_session
+from tests.xsession import WAIT_SECONDS, DesktopApp, launch_app, start_session
 
 KEY = "gui-test-key-0123456789abcdef"
 PICKED_FOLDER = "My Vidéos été"
 STREAMED_SIZE = 512 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def x_session() -> XSession:
-    session = start_session()
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +66,7 @@ def test_add_folder_dialog_shares_the_typed_folder_and_lists_its_videos(x_sessio
     app.open_tray_menu()
     x_session.xdotool("key", "Down", "Down", "Down", "Return")  # Open · Phone link · Add folder…
 
-    window = x_session.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
-    x_session.xdotool("windowfocus", "--sync", window)
-    x_session.xdotool("key", "ctrl+slash")
-    x_session.xdotool("type", "--delay", "10", str(folder))
-    x_session.xdotool("key", "Return")  # enters the folder
-    time.sleep(0.3)
-    x_session.xdotool("key", "Return")  # accepts it
+    x_session.choose_in_folder_dialog(folder)
 
     deadline = time.monotonic() + WAIT_SECONDS
     while str(folder) not in app.saved_config().get("folders", []) and time.monotonic() < deadline:

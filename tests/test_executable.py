@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ACCESS_KEY, PROJECT_ROOT, LiveServer, free_port, make_video, wait_for_port
-from tests.xsession import WAIT_SECONDS, DesktopApp, XSession, launch_app, start_session
+from tests.xsession import WAIT_SECONDS, DesktopApp, launch_app
 
 EXE = Path(
     os.environ.get("COUCHCAST_EXE")
@@ -131,13 +131,6 @@ def test_sigterm_exits_0_and_leaves_nothing_in_the_temp_dir(video_folder, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def x_session() -> XSession:
-    session = start_session()
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def tray_app(x_session, tmp_path_factory) -> DesktopApp:
     home = tmp_path_factory.mktemp("tray-home")
     app = launch_app(x_session, home, ACCESS_KEY, command=(str(EXE),), PATH="", TMPDIR=str(home))
@@ -162,13 +155,7 @@ def test_folder_dialog_of_the_executable_returns_the_typed_folder(x_session, tmp
     env = {**x_session.env, "PATH": "", "TMPDIR": str(tmp_path), "COUCHCAST_HOME": str(tmp_path / "home")}
     dialog = subprocess.Popen([str(EXE), "--pick-folder", str(result_file)], env=env)
     try:
-        window = x_session.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
-        x_session.xdotool("windowfocus", "--sync", window)
-        x_session.xdotool("key", "ctrl+slash")
-        x_session.xdotool("type", "--delay", "10", str(folder))
-        x_session.xdotool("key", "Return")  # enters the folder
-        time.sleep(0.3)
-        x_session.xdotool("key", "Return")  # accepts it
+        x_session.choose_in_folder_dialog(folder)
         assert dialog.wait(WAIT_SECONDS) == 0
     finally:
         if dialog.poll() is None:

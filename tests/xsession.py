@@ -76,6 +76,16 @@ class XSession:
             ["xdotool", *arguments], env=self.env, check=True, capture_output=True, text=True, timeout=30
         ).stdout
 
+    def choose_in_folder_dialog(self, folder: Path) -> None:
+        """Type `folder` into the open "Add a folder" dialog and accept it (FIELD_NOTES' xdotool recipe)."""
+        window = self.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
+        self.xdotool("windowfocus", "--sync", window)
+        self.xdotool("key", "ctrl+slash")
+        self.xdotool("type", "--delay", "10", str(folder))
+        self.xdotool("key", "Return")  # enters the folder
+        time.sleep(0.3)
+        self.xdotool("key", "Return")  # accepts it
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.terminate()
