@@ -7,6 +7,7 @@ Run on a build: `COUCHCAST_EXE=dist/Couchcast .venv/bin/python -m pytest tests/t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -97,6 +98,13 @@ def test_range_request_is_answered_byte_exactly(executable, video_folder):
     assert response.body == content[100:1100]
 
 
+# The executable makes thumbnails once the library issue's thumbnailer is in this tree.
+needs_thumbnails = pytest.mark.skipif(
+    importlib.util.find_spec("server.library.thumbnails") is None,
+    reason="this tree has no thumbnailer yet (server/library/thumbnails.py): nothing in it runs ffmpeg",
+)
+
+
 def wait_for_thumbnail(live: LiveServer):
     """The video's thumbnail response, once the background thumbnailer has made it."""
     deadline = time.monotonic() + THUMBNAIL_WAIT
@@ -108,6 +116,7 @@ def wait_for_thumbnail(live: LiveServer):
     return response
 
 
+@needs_thumbnails
 def test_thumbnail_is_made_by_the_bundled_ffmpeg(executable):
     response = wait_for_thumbnail(executable)
     assert response.status == 200
@@ -115,6 +124,7 @@ def test_thumbnail_is_made_by_the_bundled_ffmpeg(executable):
     assert response.body[:3] == b"\xff\xd8\xff" or response.body[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@needs_thumbnails
 def test_bundled_ffmpeg_is_unpacked_into_the_user_cache(executable):
     assert wait_for_thumbnail(executable).status == 200  # making it needed ffmpeg
     unpacked = list((executable.home / "cache" / "ffmpeg").glob("*/ffmpeg*"))
