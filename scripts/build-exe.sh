@@ -12,6 +12,8 @@ if [ -x .venv/Scripts/python.exe ]; then PYTHON=.venv/Scripts/python.exe; fi
 EXTRAS=""
 if [ "$(uname -s)" = "Linux" ]; then EXTRAS="[tray-gtk]"; fi
 "$PYTHON" -m pip install -q -e ".$EXTRAS" "pyinstaller>=6.10,<7"
+# hls.js (the player's HLS for browsers without it) is fetched from npm into the static files, not committed.
+if [ -f scripts/fetch-hlsjs.sh ]; then bash scripts/fetch-hlsjs.sh; fi
 # The icon files (PNG, ICO, ICNS) are build output, drawn by the desktop app's Pillow code.
 if [ -f assets/make_icons.py ]; then "$PYTHON" assets/make_icons.py >/dev/null; fi
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level ERROR build.spec

@@ -131,6 +131,15 @@ def test_bundled_ffmpeg_is_unpacked_into_the_user_cache(executable):
     assert [path.name for path in unpacked] == ["ffmpeg.exe" if os.name == "nt" else "ffmpeg"]
 
 
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / "scripts" / "fetch-hlsjs.sh").exists(), reason="this tree's player uses no hls.js yet"
+)
+def test_hls_js_is_served_from_inside_the_executable(executable):
+    response = executable.request("/static/couchcast/vendor/hls.min.js")
+    assert response.status == 200
+    assert b"Hls" in response.body
+
+
 def test_sigterm_exits_0_and_leaves_nothing_in_the_temp_dir(video_folder, tmp_path):
     live, tmpdir = start_executable(video_folder, tmp_path)
     assert live.request("/api/folders").status == 200
