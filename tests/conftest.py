@@ -54,3 +54,15 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def django_home(tmp_path_factory) -> Path:
+    """Django set up in this test process (settings, migrated SQLite under a fresh COUCHCAST_HOME), for
+    tests that call the library's plain functions directly. No scanner thread runs."""
+    home = tmp_path_factory.mktemp("django-home")
+    os.environ.setdefault("COUCHCAST_HOME", str(home))
+    from server.app import setup_django
+
+    setup_django()
+    return Path(os.environ["COUCHCAST_HOME"])
