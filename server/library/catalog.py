@@ -144,27 +144,28 @@ def _progress_by_path(folder_ids: list[int]) -> dict[tuple[int, str], WatchProgr
     return {(p.folder_id, p.path): p for p in rows}
 
 
-def _item(row: MediaFile, progress: WatchProgress | None) -> Item:
+def _item(row: dict, progress: WatchProgress | None) -> Item:
+    """An Item from a `.values()` row (plain dicts: a 5,000-file folder is not 5,000 model instances)."""
+    folder_id, path, thumbnail = row["folder_id"], row["path"], row["thumbnail"]
+    quoted = quote(path, safe="/")
     subtitles = [
-        SubtitleTrack(label, language, _url("subtitle", row.folder_id, sub_path))
-        for sub_path, language, label in row.subtitles
+        SubtitleTrack(label, language, _url("subtitle", folder_id, sub_path))
+        for sub_path, language, label in row["subtitles"]
     ]
     return Item(
-        folder_id=row.folder_id,
-        path=row.path,
-        name=row.name,
-        kind=row.kind,
-        title=readable_title(row.name),
-        size=row.size,
-        modified=datetime.fromtimestamp(row.mtime_ns / 1e9, UTC),
-        added=row.added,
-        duration=row.duration,
-        stream_url=_url("media", row.folder_id, row.path),
-        watch_url=_url("watch", row.folder_id, row.path),
-        thumbnail_url=(
-            f"{_url('thumbnail', row.folder_id, row.path)}?v={row.thumbnail[:12]}" if row.thumbnail else None
-        ),
-        described=row.info != MediaFile.Info.PENDING,
+        folder_id=folder_id,
+        path=path,
+        name=row["name"],
+        kind=row["kind"],
+        title=readable_title(row["name"]),
+        size=row["size"],
+        modified=datetime.fromtimestamp(row["mtime_ns"] / 1e9, UTC),
+        added=row["added"],
+        duration=row["duration"],
+        stream_url=_prefix("media", folder_id) + quoted,
+        watch_url=_prefix("watch", folder_id) + quoted,
+        thumbnail_url=f"{_prefix('thumbnail', folder_id)}{quoted}?v={thumbnail[:12]}" if thumbnail else None,
+        described=row["info"] != MediaFile.Info.PENDING,
         subtitles=subtitles,
         position=resume_position(progress),
         watched=bool(progress and progress.watched),
@@ -174,7 +175,11 @@ def _item(row: MediaFile, progress: WatchProgress | None) -> Item:
 
 def _items(rows, folder_ids: list[int]) -> list[Item]:
     progress = _progress_by_path(folder_ids)
-    return [_item(row, progress.get((row.folder_id, row.path))) for row in rows]
+    return [_item(row, progress.get((row["folder_id"], row["path"]))) for row in rows]
+
+
+def _listed(**filters):
+    return MediaFile.objects.filter(**filters).values(*_LISTED_FIELDS)
 
 
 def sort_items(items: list[Item], sort: str) -> list[Item]:
@@ -189,7 +194,7 @@ def sort_items(items: list[Item], sort: str) -> list[Item]:
 
 def folder_contents(share: Share, path: str, sort: str = "name") -> FolderContents:
     """One folder of a share: its sub-folders (those with media somewhere inside) and its files."""
-    rows = MediaFile.objects.filter(folder_id=share.id, directory=path).only(*_LISTED_FIELDS)
+    rows = _listed(folder_id=share.id, directory=path)
     items = sort_items(_items(rows, [share.id]), sort)
     below = MediaFile.objects.filter(folder_id=share.id)
     below = below.filter(directory__startswith=f"{path}/") if path else below.exclude(directory="")
@@ -210,21 +215,20 @@ def folder_contents(share: Share, path: str, sort: str = "name") -> FolderConten
 
 def find(share: Share, path: str) -> Item | None:
     """One file with everything the player needs (probe included), or None if it is not indexed."""
-    row = MediaFile.objects.filter(folder_id=share.id, path=path).first()
+    row = MediaFile.objects.filter(folder_id=share.id, path=path).values(*_LISTED_FIELDS, "probe").first()
     if row is None:
         return None
     (item,) = _items([row], [share.id])
-    if row.probe:
-        item.mime = mime_type(MediaInfo.from_json(row.probe), content_type(row.name))
+    if row["probe"]:
+        item.mime = mime_type(MediaInfo.from_json(row["probe"]), content_type(row["name"]))
     return item
 
 
 def neighbours(share: Share, item: Item) -> tuple[Item | None, Item | None]:
     """The files before and after this one in its folder, in name order."""
     directory = item.path.rpartition("/")[0]
-    rows = MediaFile.objects.filter(folder_id=share.id, directory=directory).only(*_LISTED_FIELDS)
-    ordered = sorted(rows, key=lambda r: natural_key(r.name))
-    paths = [r.path for r in ordered]
+    ordered = sorted(_listed(folder_id=share.id, directory=directory), key=lambda r: natural_key(r["name"]))
+    paths = [r["path"] for r in ordered]
     here = paths.index(item.path) if item.path in paths else -1
     if here < 0:
         return None, None
@@ -252,7 +256,7 @@ def search(shares: list[Share], query: str, limit: int = SEARCH_LIMIT) -> list[I
             matched.append((not in_name, natural_key(name), media_id))
     matched.sort()
     ids = [media_id for *_, media_id in matched[:limit]]
-    rows = {r.id: r for r in MediaFile.objects.filter(id__in=ids).only(*_LISTED_FIELDS)}
+    rows = {r["id"]: r for r in _listed(id__in=ids)}
     return _items([rows[i] for i in ids if i in rows], folder_ids)
 
 
@@ -262,8 +266,7 @@ def continue_watching(shares: list[Share], limit: int = CONTINUE_LIMIT) -> list[
     started = WatchProgress.objects.filter(folder_id__in=folder_ids, position__gt=0).order_by("-updated")
     found = []
     for progress in started[: limit * 3]:  # a few may be gone from disk
-        row = MediaFile.objects.filter(folder_id=progress.folder_id, path=progress.path).only(*_LISTED_FIELDS)
-        row = row.first()
+        row = _listed(folder_id=progress.folder_id, path=progress.path).first()
         if row is not None:
             item = _item(row, progress)
             if item.position > 0:
@@ -276,5 +279,5 @@ def continue_watching(shares: list[Share], limit: int = CONTINUE_LIMIT) -> list[
 def recently_added(shares: list[Share], limit: int) -> list[Item]:
     """The newest files across the shared folders."""
     folder_ids = [s.id for s in shares]
-    rows = MediaFile.objects.filter(folder_id__in=folder_ids).only(*_LISTED_FIELDS).order_by("-added", "name")
+    rows = _listed(folder_id__in=folder_ids).order_by("-added", "name")
     return _items(rows[:limit], folder_ids)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from server.library.folders import Share
 from server.library.listing import subtitles_for
-from server.library.media_types import media_kind
+from server.library.media_types import is_subtitle, media_kind
 from server.library.models import MediaFile, SharedFolder
 from server.library.paths import is_listable_name, stays_inside
 
@@ -61,7 +61,8 @@ def walk(root: str) -> dict[str, FileOnDisk]:
                 entries = [e for e in scan if is_listable_name(e.name)]
         except OSError:
             continue
-        names = [e.name for e in entries]
+        # Only subtitle names are matched against each video: a folder of 5,000 videos stays linear.
+        subtitle_names = [e.name for e in entries if is_subtitle(e.name)]
         for entry in entries:
             try:
                 if entry.is_symlink() and not stays_inside(real_root, entry.path):
@@ -78,7 +79,7 @@ def walk(root: str) -> dict[str, FileOnDisk]:
                 stat = entry.stat()
             except OSError:
                 continue  # vanished or unreadable between listing and stat
-            subtitles = subtitles_for(entry.name, names, prefix) if kind == "video" else ()
+            subtitles = subtitles_for(entry.name, subtitle_names, prefix) if kind == "video" else ()
             found[prefix + entry.name] = FileOnDisk(
                 prefix + entry.name,
                 kind,
