@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from server.library.codecs import mime_type
 from server.library.folders import Share
-from server.library.listing import natural_key
+from server.library.listing import modified_time, natural_key
 from server.library.media_types import content_type
 from server.library.models import MediaFile, WatchProgress
 from server.library.probe import MediaInfo
@@ -47,7 +47,7 @@ class Item:
     kind: str
     title: str
     size: int
-    modified: datetime
+    modified: datetime | None
     added: datetime
     duration: float | None
     stream_url: str
@@ -86,7 +86,7 @@ class Item:
             "path": self.path,
             "type": self.kind,
             "size": self.size,
-            "modified": self.modified.isoformat(),
+            "modified": self.modified.isoformat() if self.modified else None,
             "stream_url": self.stream_url,
             "thumbnail_url": self.thumbnail_url,
             "duration": self.duration,
@@ -159,7 +159,7 @@ def _item(row: dict, progress: WatchProgress | None) -> Item:
         kind=row["kind"],
         title=readable_title(row["name"]),
         size=row["size"],
-        modified=datetime.fromtimestamp(row["mtime_ns"] / 1e9, UTC),
+        modified=modified_time(row["mtime_ns"] / 1e9),
         added=row["added"],
         duration=row["duration"],
         stream_url=_prefix("media", folder_id) + quoted,

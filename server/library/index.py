@@ -13,13 +13,12 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from server.library.folders import Share
-from server.library.listing import subtitles_for
+from server.library.listing import modified_time, subtitles_for
 from server.library.media_types import is_subtitle, media_kind
 from server.library.models import MediaFile, SharedFolder
 from server.library.paths import is_listable_name, stays_inside
@@ -127,7 +126,7 @@ def _scan(share: Share) -> ScanResult:
     for path, disk in on_disk.items():
         row = rows.get(path)
         if row is None:
-            added = min(now, datetime.fromtimestamp(disk.mtime_ns / 1e9, UTC)) if first_scan else now
+            added = min(now, modified_time(disk.mtime_ns / 1e9) or now) if first_scan else now
             directory, _, name = path.rpartition("/")
             new.append(
                 MediaFile(

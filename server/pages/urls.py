@@ -9,5 +9,6 @@ urlpatterns = [
     path("library/<int:folder_id>/<path:relpath>", views.folder, name="folder"),
     path("watch/<int:folder_id>/<path:relpath>", views.watch, name="watch"),
     path("thumbnails/<int:folder_id>/<path:relpath>", views.thumbnail, name="thumbnail"),
+    path("pair", views.pair, name="pair"),
     path("key-needed", views.key_needed, name="key-needed"),
 ]
