@@ -95,11 +95,24 @@ def test_a_file_ffmpeg_cannot_read_is_listed_without_thumbnail_or_duration(live)
     assert (item["thumbnail_url"], item["duration"]) == (None, None)
 
 
-def test_a_new_file_shows_up_without_a_restart(live, library):
+def test_a_new_file_is_listed_at_once(live, library):
     make_video(library / "Movies" / "Arrived later.mp4", 1)
+    assert "Movies/Arrived later.mp4" in items(live, "Movies")
+
+
+def test_the_scanner_indexes_a_new_file_without_a_restart(live, library):
+    """Search reads the index only, so this shows the background scanner at work (latency printed)."""
+    make_video(library / "Deep" / "Down" / "Hidden treasure.mp4", 1)
     started = time.monotonic()
-    wait_for(lambda: "Movies/Arrived later.mp4" in items(live, "Movies"), timeout=20)
-    print(f"\nnew file listed after {time.monotonic() - started:.1f} s")
+    wait_for(lambda: b"Hidden treasure" in live.request("/search?q=treasure").body, timeout=20)
+    print(f"\nnew file found by search (indexed by the scanner) after {time.monotonic() - started:.1f} s")
+
+
+def test_the_scanner_drops_a_removed_file_without_a_restart(live, library):
+    make_video(library / "Deep" / "Short lived.mp4", 1)
+    wait_for(lambda: b"Short lived" in live.request("/search?q=short%20lived").body, timeout=20)
+    (library / "Deep" / "Short lived.mp4").unlink()
+    wait_for(lambda: b"Short lived" not in live.request("/search?q=short%20lived").body, timeout=20)
 
 
 def test_a_removed_file_disappears_without_a_restart(live, library):

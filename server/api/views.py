@@ -33,11 +33,11 @@ def folder_items(request: HttpRequest, folder_id: int) -> JsonResponse:
         return error("No shared folder with this id.", 404)
     relpath = request.GET.get("path", "").rstrip("/")
     try:
-        resolve_dir(share.path, relpath)
+        _, real_dir = resolve_dir(share.path, relpath)
     except NotShared:
         return error("No such folder in this shared folder.", 404)
-    index.ensure_scanned(share)
-    contents = catalog.folder_contents(share, relpath, request.GET.get("sort", "name"))
+    subfolders = index.refresh_directory(share, real_dir, relpath)
+    contents = catalog.folder_contents(share, relpath, subfolders, request.GET.get("sort", "name"))
     dirs = [{"name": d.name, "path": d.path, "type": "dir"} for d in contents.subfolders]
     return JsonResponse({"items": dirs + [item.to_json() for item in contents.items]})
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from server.library.codecs import mime_type
 from server.library.folders import Share
+from server.library.index import MAX_MTIME_NS
 from server.library.listing import modified_time, natural_key
 from server.library.media_types import content_type
 from server.library.models import MediaFile, WatchProgress
@@ -159,7 +160,7 @@ def _item(row: dict, progress: WatchProgress | None) -> Item:
         kind=row["kind"],
         title=readable_title(row["name"]),
         size=row["size"],
-        modified=modified_time(row["mtime_ns"] / 1e9),
+        modified=modified_time(row["mtime_ns"] / 1e9) if row["mtime_ns"] < MAX_MTIME_NS else None,
         added=row["added"],
         duration=row["duration"],
         stream_url=_prefix("media", folder_id) + quoted,
@@ -192,25 +193,18 @@ def sort_items(items: list[Item], sort: str) -> list[Item]:
     return items
 
 
-def folder_contents(share: Share, path: str, sort: str = "name") -> FolderContents:
-    """One folder of a share: its sub-folders (those with media somewhere inside) and its files."""
+def folder_contents(share: Share, path: str, subfolders: list[str], sort: str = "name") -> FolderContents:
+    """One folder of a share: its sub-folders (as `index.refresh_directory` found them) and its files."""
     rows = _listed(folder_id=share.id, directory=path)
     items = sort_items(_items(rows, [share.id]), sort)
-    below = MediaFile.objects.filter(folder_id=share.id)
-    below = below.filter(directory__startswith=f"{path}/") if path else below.exclude(directory="")
-    names = {
-        d[len(path) + 1 if path else 0 :].split("/", 1)[0]
-        for d in below.values_list("directory", flat=True).distinct()
-    }
     prefix = f"{path}/" if path else ""
-    subfolders = [
-        Subfolder(n, prefix + n, folder_url(share.id, prefix + n)) for n in sorted(names, key=natural_key)
-    ]
+    names = sorted(subfolders, key=natural_key)
+    listed = [Subfolder(name, prefix + name, folder_url(share.id, prefix + name)) for name in names]
     crumbs = [Crumb(share.name, folder_url(share.id))]
     parts = path.split("/") if path else []
     for depth, part in enumerate(parts, start=1):
         crumbs.append(Crumb(part, folder_url(share.id, "/".join(parts[:depth]))))
-    return FolderContents(share, path, crumbs, subfolders, items)
+    return FolderContents(share, path, crumbs, listed, items)
 
 
 def find(share: Share, path: str) -> Item | None:

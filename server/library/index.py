@@ -30,6 +30,10 @@ _locks_guard = threading.Lock()
 _scanned_this_run: set[int] = set()
 
 
+# SQLite integers are 64-bit: a damaged volume's year-36812 mtime is stored as this (date shown as unknown).
+MAX_MTIME_NS = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class FileOnDisk:
     path: str  # POSIX, relative to the shared folder
@@ -47,6 +51,41 @@ class ScanResult:
     unchanged: int = 0
 
 
+def _read_directory(real_root: str, directory: str, prefix: str) -> tuple[dict[str, FileOnDisk], list[str]]:
+    """The media files of one directory (keyed by relative path) and the sub-directories to visit."""
+    files: dict[str, FileOnDisk] = {}
+    subdirs: list[str] = []
+    try:
+        with os.scandir(directory) as scan:
+            entries = [e for e in scan if is_listable_name(e.name)]
+    except OSError:
+        return files, subdirs
+    # Only subtitle names are matched against each video: a folder of 5,000 videos stays linear.
+    subtitle_names = [e.name for e in entries if is_subtitle(e.name)]
+    for entry in entries:
+        try:
+            if entry.is_symlink() and not stays_inside(real_root, entry.path):
+                continue
+            if entry.is_dir():
+                subdirs.append(entry.path)
+                continue
+            kind = media_kind(entry.name)
+            if kind is None or not entry.is_file():
+                continue
+            stat = entry.stat()
+        except OSError:
+            continue  # vanished or unreadable between listing and stat
+        subtitles = subtitles_for(entry.name, subtitle_names, prefix) if kind == "video" else ()
+        files[prefix + entry.name] = FileOnDisk(
+            prefix + entry.name,
+            kind,
+            stat.st_size,
+            min(stat.st_mtime_ns, MAX_MTIME_NS),
+            [[s.path, s.language, s.label] for s in subtitles],
+        )
+    return files, subdirs
+
+
 def walk(root: str) -> dict[str, FileOnDisk]:
     """Every media file under a shared folder, keyed by relative path. Unreadable places are skipped."""
     real_root = os.path.realpath(root)
@@ -55,37 +94,13 @@ def walk(root: str) -> dict[str, FileOnDisk]:
     pending = [(real_root, "")]
     while pending:
         directory, prefix = pending.pop()
-        try:
-            with os.scandir(directory) as scan:
-                entries = [e for e in scan if is_listable_name(e.name)]
-        except OSError:
-            continue
-        # Only subtitle names are matched against each video: a folder of 5,000 videos stays linear.
-        subtitle_names = [e.name for e in entries if is_subtitle(e.name)]
-        for entry in entries:
-            try:
-                if entry.is_symlink() and not stays_inside(real_root, entry.path):
-                    continue
-                if entry.is_dir():
-                    real_dir = os.path.realpath(entry.path)
-                    if real_dir not in seen_dirs:  # a symlink loop, or the same folder twice
-                        seen_dirs.add(real_dir)
-                        pending.append((entry.path, f"{prefix}{entry.name}/"))
-                    continue
-                kind = media_kind(entry.name)
-                if kind is None or not entry.is_file():
-                    continue
-                stat = entry.stat()
-            except OSError:
-                continue  # vanished or unreadable between listing and stat
-            subtitles = subtitles_for(entry.name, subtitle_names, prefix) if kind == "video" else ()
-            found[prefix + entry.name] = FileOnDisk(
-                prefix + entry.name,
-                kind,
-                stat.st_size,
-                stat.st_mtime_ns,
-                [[s.path, s.language, s.label] for s in subtitles],
-            )
+        files, subdirs = _read_directory(real_root, directory, prefix)
+        found.update(files)
+        for subdir in subdirs:
+            real_dir = os.path.realpath(subdir)
+            if real_dir not in seen_dirs:  # a symlink loop, or the same folder twice
+                seen_dirs.add(real_dir)
+                pending.append((subdir, f"{prefix}{os.path.basename(subdir)}/"))
     return found
 
 
@@ -97,9 +112,24 @@ def _lock_for(folder_id: int) -> threading.Lock:
 def scan(share: Share) -> ScanResult:
     """Bring the index of one shared folder up to date with the disk (one scan at a time per folder)."""
     with _lock_for(share.id):
-        result = _scan(share)
+        rows = MediaFile.objects.filter(folder_id=share.id)
+        result = _apply(share, walk(share.path), rows)
         _scanned_this_run.add(share.id)
         return result
+
+
+def refresh_directory(share: Share, real_dir: str, relpath: str) -> list[str]:
+    """Bring one directory's files up to date now and return its sub-folder names, as on disk.
+
+    A listing shows what is there at this moment (a file copied in a second ago, an empty folder
+    just made); the scanner keeps the rest (search, other folders, probes) fresh in the background.
+    """
+    ensure_scanned(share)
+    with _lock_for(share.id):
+        prefix = f"{relpath}/" if relpath else ""
+        files, subdirs = _read_directory(os.path.realpath(share.path), real_dir, prefix)
+        _apply(share, files, MediaFile.objects.filter(folder_id=share.id, directory=relpath))
+    return [os.path.basename(subdir) for subdir in subdirs]
 
 
 def ensure_scanned(share: Share) -> None:
@@ -109,19 +139,15 @@ def ensure_scanned(share: Share) -> None:
         scan(share)
 
 
-def _scan(share: Share) -> ScanResult:
-    on_disk = walk(share.path)
+def _apply(share: Share, on_disk: dict[str, FileOnDisk], rows) -> ScanResult:
+    """Make `rows` (the index's view of the place that was read) match `on_disk`."""
     folder = SharedFolder.objects.get(id=share.id)
-    rows = {
-        path: (row_id, size, mtime_ns, subtitles)
-        for row_id, path, size, mtime_ns, subtitles in MediaFile.objects.filter(folder=folder).values_list(
-            "id", "path", "size", "mtime_ns", "subtitles"
-        )
-    }
-    now = timezone.now()
     # On a folder's first scan its files were there before Couchcast: their mtime is the best guess at
     # when they were added. Later arrivals were added when the scanner first saw them.
-    first_scan = not rows
+    first_scan = not MediaFile.objects.filter(folder=folder).exists()
+    fields = ("id", "path", "size", "mtime_ns", "subtitles")
+    rows = {row[1]: (row[0], row[2], row[3], row[4]) for row in rows.values_list(*fields)}
+    now = timezone.now()
     new, changed, retitled = [], [], []
     for path, disk in on_disk.items():
         row = rows.get(path)

@@ -45,6 +45,7 @@ class ThumbnailCache:
 
     @staticmethod
     def key(real_path: str, size: int, mtime_ns: int) -> str:
+        mtime_ns = min(mtime_ns, 2**63 - 1)  # as the index stores it (SQLite integers are 64-bit)
         return hashlib.sha256(f"{real_path}\0{size}\0{mtime_ns}".encode()).hexdigest()[:40]
 
     def image_path(self, key: str) -> Path:

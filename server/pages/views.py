@@ -81,12 +81,13 @@ def folder(request: HttpRequest, folder_id: int, relpath: str = "") -> HttpRespo
     share = _share_or_404(folder_id)
     relpath = relpath.rstrip("/")
     try:
-        resolve_dir(share.path, relpath)
+        _, real_dir = resolve_dir(share.path, relpath)
     except NotShared as exc:
         raise Http404("No such folder.") from exc
+    subfolders = index.refresh_directory(share, real_dir, relpath)
     sort = request.GET.get("sort", "name")
     sort = sort if sort in catalog.SORTS else "name"
-    contents = catalog.folder_contents(share, relpath, sort)
+    contents = catalog.folder_contents(share, relpath, subfolders, sort)
     context = {**_page_context(), "contents": contents, "sort": sort, "sorts": catalog.SORTS.items()}
     return render(request, "pages/folder.html", context)
 
@@ -101,18 +102,17 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_safe
 def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
     share = _share_or_404(folder_id)
+    directory = relpath.rpartition("/")[0]
     try:
         resolve_media(share.path, relpath)
+        _, real_dir = resolve_dir(share.path, directory)
     except NotShared as exc:
         raise Http404("No such file.") from exc
+    index.refresh_directory(share, real_dir, directory)
     item = catalog.find(share, relpath)
-    if item is None:  # on disk, but newer than the last scan
-        index.scan(share)
-        item = catalog.find(share, relpath)
-        if item is None:
-            raise Http404("No such file.")
+    if item is None:
+        raise Http404("No such file.")
     before, after = catalog.neighbours(share, item)
-    directory = relpath.rpartition("/")[0]
     player = {
         **item.to_json(),
         "folder_id": share.id,
