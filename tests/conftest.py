@@ -66,3 +66,12 @@ def django_home(tmp_path_factory) -> Path:
 
     setup_django()
     return Path(os.environ["COUCHCAST_HOME"])
+
+
+@pytest.fixture(scope="module")
+def library_server(library, tmp_path_factory) -> LiveServer:
+    """A server of its own for the test module's `library` fixture, so the watch progress and file
+    changes a module makes never leak into other modules' servers."""
+    live = start_server([library], tmp_path_factory.mktemp("home"))
+    yield live
+    live.stop()

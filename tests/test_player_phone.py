@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import LiveServer, make_video, start_server
+from tests.helpers import LiveServer, make_video
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 FIRST_LOAD_BUDGET = 300 * 1024
@@ -22,13 +22,6 @@ def library(tmp_path_factory) -> Path:
     (root / "Family" / "Holiday.2019.en.srt").write_bytes(SUBTITLES.encode("utf-16"))
     make_video(root / "Family" / "Birthday.mp4", 3)
     return root
-
-
-@pytest.fixture(scope="module")
-def live(library, tmp_path_factory) -> LiveServer:
-    server = start_server([library], tmp_path_factory.mktemp("home"))
-    yield server
-    server.stop()
 
 
 class Watched:
@@ -56,27 +49,29 @@ def wait_until(page, expression: str, timeout: float = 30.0) -> None:
         page.wait_for_timeout(100)
 
 
-def phone_link(live: LiveServer) -> str:
+def phone_link(library_server: LiveServer) -> str:
     """The link the QR code holds, pointed at 127.0.0.1 (tests reach nothing but loopback)."""
     import re
 
-    page = live.request("/").body.decode()
+    page = library_server.request("/").body.decode()
     link = re.search(r'id="phone-link" href="([^"]+)"', page).group(1)
     parts = urlsplit(link)
-    assert parts.port == live.port and parts.query == f"key={live.key}"
-    return f"http://127.0.0.1:{live.port}{parts.path}?{parts.query}"
+    assert parts.port == library_server.port and parts.query == f"key={library_server.key}"
+    return f"http://127.0.0.1:{library_server.port}{parts.path}?{parts.query}"
 
 
-def test_phone_opens_the_qr_link_plays_with_subtitles_and_resumes_on_another_phone(chromium, live, library):
+def test_phone_opens_the_qr_link_plays_with_subtitles_and_resumes_on_another_phone(
+    chromium, library_server, library
+):
     first = chromium.new_context(**PHONE)
     page = first.new_page()
     watched = Watched(page)
 
     started = time.perf_counter()
-    page.goto(phone_link(live), wait_until="load")
+    page.goto(phone_link(library_server), wait_until="load")
     load_time = time.perf_counter() - started
     page.wait_for_load_state("networkidle")  # every response counted, not only those before "load"
-    assert page.url == f"{live.url}/"
+    assert page.url == f"{library_server.url}/"
     first_load = watched.transferred
     print(
         f"\nphone library first load: {load_time * 1000:.0f} ms, {first_load / 1024:.1f} KB (no thumbnails)"
@@ -108,10 +103,10 @@ def test_phone_opens_the_qr_link_plays_with_subtitles_and_resumes_on_another_pho
     assert position > 6
 
     second = chromium.new_context(**PHONE)
-    second.add_cookies([{"name": "couchcast_key", "value": live.key, "url": live.url}])
+    second.add_cookies([{"name": "couchcast_key", "value": library_server.key, "url": library_server.url}])
     other = second.new_page()
     other_watched = Watched(other)
-    other.goto(f"{live.url}/")
+    other.goto(f"{library_server.url}/")
     card = other.locator("#continue-watching .card", has_text="Holiday (2019)")
     assert card.locator("progress").count() == 1
     card.tap()
