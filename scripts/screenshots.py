@@ -92,9 +92,6 @@ def wait_until(page, expression: str) -> None:
 
 
 def main() -> None:
-    import faulthandler
-
-    faulthandler.dump_traceback_later(150, exit=True)
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +119,8 @@ def main() -> None:
                 ):
                     page.goto(f"{live.url}/watch/1/{relpath}")
                     page.evaluate(
-                        f"() => {{ const v = document.getElementById('video'); v.muted = true; v.currentTime = {at}; v.play(); }}"
+                        "() => { const v = document.getElementById('video'); v.muted = true;"
+                        f" v.currentTime = {at}; v.play(); }}"
                     )
                     wait_until(page, f"() => document.getElementById('video').currentTime > {at + 0.5}")
                     with page.expect_response("**/api/progress"):
