@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from server.dirs import user_dirs
@@ -31,6 +32,9 @@ BUNDLE_DIR = "couchcast_ffmpeg"
 BUNDLED_ARCHIVE = "ffmpeg.xz"
 BUNDLED_HASH = "ffmpeg.sha256"
 _CHUNK = 1024 * 1024
+# The scanner and a page view may both ask first; the second waits for the first's unpack (~3 s once)
+# instead of unpacking the same 173 MB beside it.
+_unpacking = threading.Lock()
 
 
 @functools.cache
@@ -76,6 +80,17 @@ def unpack_once(archive: Path, sha256: str, cache_root: Path) -> Path:
     target = target_dir / ("ffmpeg.exe" if os.name == "nt" else "ffmpeg")
     if target.is_file():
         return target
+    with _unpacking:
+        if target.is_file():
+            return target
+        _unpack(archive, sha256, target)
+    _remove_other_versions(cache_root, keep=target_dir)
+    log.info("Unpacked the bundled ffmpeg to %s", target)
+    return target
+
+
+def _unpack(archive: Path, sha256: str, target: Path) -> None:
+    target_dir = target.parent
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     descriptor, temporary = tempfile.mkstemp(dir=target_dir, prefix=".unpacking-")
@@ -91,9 +106,6 @@ def unpack_once(archive: Path, sha256: str, cache_root: Path) -> Path:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-    _remove_other_versions(cache_root, keep=target_dir)
-    log.info("Unpacked the bundled ffmpeg to %s", target)
-    return target
 
 
 def _remove_other_versions(cache_root: Path, keep: Path) -> None:
