@@ -56,6 +56,17 @@ def ffmpeg_binary() -> str | None:
         return shutil.which("ffmpeg")
 
 
+def ffmpeg_available() -> bool:
+    """Whether there is an ffmpeg, answered without unpacking the executable's one (seconds, the first time).
+
+    For pages that only show or hide what needs ffmpeg: the first library page of a fresh install must
+    not wait for the unpack the scanner has just started.
+    """
+    if os.environ.get("COUCHCAST_FFMPEG") is None and bundled_archive() is not None:
+        return True
+    return ffmpeg_binary() is not None
+
+
 def bundled_archive() -> tuple[Path, str] | None:
     """The compressed ffmpeg inside a frozen build and its SHA-256, or None outside one."""
     bundle_root = getattr(sys, "_MEIPASS", None)

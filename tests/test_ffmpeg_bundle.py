@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
+import sys
 
 import pytest
 
-from server.ffmpeg import unpack_once
+from server.ffmpeg import ffmpeg_available, ffmpeg_binary, unpack_once
 
 PAYLOAD = b"\x7fELF pretend ffmpeg " * 5000
 
@@ -45,3 +46,19 @@ def test_unpacking_a_new_build_removes_the_previous_builds_ffmpeg(archive, tmp_p
     (cache / "0123456789abcdef" / "ffmpeg").write_bytes(b"old build")
     unpack_once(archive, hashlib.sha256(PAYLOAD).hexdigest(), cache)
     assert [p.name for p in cache.iterdir()] == [hashlib.sha256(PAYLOAD).hexdigest()[:16]]
+
+
+def test_executable_says_ffmpeg_is_there_without_unpacking_it(archive, tmp_path, monkeypatch):
+    bundle = tmp_path / "bundle" / "couchcast_ffmpeg"
+    bundle.mkdir(parents=True)
+    archive.rename(bundle / "ffmpeg.xz")
+    (bundle / "ffmpeg.sha256").write_text(hashlib.sha256(PAYLOAD).hexdigest())
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)  # as the bootloader sets it
+    monkeypatch.setenv("COUCHCAST_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COUCHCAST_FFMPEG", raising=False)
+    ffmpeg_binary.cache_clear()  # a cached answer would hide an unpack
+    try:
+        assert ffmpeg_available()
+        assert not (tmp_path / "home" / "cache" / "ffmpeg").exists()
+    finally:
+        ffmpeg_binary.cache_clear()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from server import network
 from server.access import keys
-from server.ffmpeg import ffmpeg_binary
+from server.ffmpeg import ffmpeg_available
 from server.library import catalog, folders, index
 from server.library.describe import thumbnail_cache
 from server.library.paths import NotShared, resolve_dir, resolve_media
@@ -35,7 +35,7 @@ def _available_shares() -> list[folders.Share]:
 
 
 def _page_context() -> dict:
-    return {"thumbnails_off": ffmpeg_binary() is None}
+    return {"thumbnails_off": not ffmpeg_available()}
 
 
 @functools.lru_cache(maxsize=8)
