@@ -169,6 +169,7 @@ def throttled_readers(
     Runs in its own process on one thread (a selector loop), so the readers never hold up the
     latency probe in the parent, and 32 of them cost little CPU.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle: it ends this process
     buffer = bytearray(65536)
     view = memoryview(buffer)
     streams = []
@@ -454,7 +455,8 @@ def main() -> int:
     args = parser.parse_args()
     settings = QUICK if args.quick else FULL
 
-    # SIGTERM ends the run like Ctrl+C does, through the cleanup below.
+    # Ctrl+C and SIGTERM end the run through the cleanup below (set even where a shell had them ignored).
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     nginx_binary = ensure_nginx()
     work = Path(tempfile.mkdtemp(prefix="couchcast-bench-"))
@@ -470,7 +472,10 @@ def main() -> int:
 
         for line in machine_lines():
             print(line)
-        print(f"Mode: {'quick' if args.quick else 'full'}; big file {settings.big_size / GIB:g} GiB (sparse)")
+        print(
+            f"Mode: {'quick' if args.quick else 'full'}; {settings.big_size / GIB:g} GiB of random bytes "
+            "(in the page cache), 20 GiB sparse file for the RSS phase"
+        )
         print(flush=True)
 
         nginx, nginx_port = start_nginx(nginx_binary, work / "nginx", media)
@@ -518,8 +523,12 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: stopping the servers and removing the files.", file=sys.stderr)
         return 130
+    except (OSError, HTTPError) as exc:
+        print(f"\nThe benchmark stopped: {exc}", file=sys.stderr)
+        return 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut the cleanup short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for server in servers:
             with contextlib.suppress(Exception):
                 server.stop()
