@@ -12,6 +12,7 @@ import contextlib
 import errno
 import logging
 import os
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ WORKER_THREADS = 8
 # Phones open several connections each (page, thumbnails, video, prefetch); 100 is too few for a
 # house with a few viewers and a slow-reading client or two.
 CONNECTION_LIMIT = 1000
+# Every stream holds a socket and an open file: the process needs about two descriptors per connection.
+FILES_PER_CONNECTION = 2
+FILES_RESERVED = 100  # log files, the database, waitress's own pipe and listening socket, ffmpeg pipes
+# CPython's select() on Windows watches at most 512 sockets.
+SELECT_SOCKETS_LIMIT = 500
 # A paused video's connection sits idle; browsers re-request with a Range when playback resumes,
 # so closing idle connections after a while only frees a socket and a file.
 CHANNEL_TIMEOUT = 300
@@ -153,8 +159,11 @@ class SendfileChannel(HTTPChannel):
             self.handle_close()
 
     def handle_close(self) -> None:
-        self._unsent = None
-        super().handle_close()
+        # Under the lock: a worker thread may be in the middle of sending `_unsent` (the I/O loop
+        # closes a channel as soon as poll() reports the client gone).
+        with self.outbuf_lock:
+            self._unsent = None
+            super().handle_close()
 
 
 def _is_file_body(outbuf) -> bool:
@@ -214,8 +223,11 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
             host=host,
             port=port,
             threads=WORKER_THREADS,
-            connection_limit=CONNECTION_LIMIT,
+            connection_limit=fitting_connection_limit(),
             channel_timeout=CHANNEL_TIMEOUT,
+            # select() fails on descriptors above 1023 (FD_SETSIZE), which ~500 streams reach:
+            # the loop then raised and the server stopped serving. poll() has no such limit.
+            asyncore_use_poll=True,
             ident="Couchcast",
             clear_untrusted_proxy_headers=True,
         )
@@ -229,6 +241,32 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
     thread.start()
     log.info("Serving on %s:%s", host, bound_port)
     return ServerHandle(host, bound_port, server, thread)
+
+
+def fitting_connection_limit() -> int:
+    """CONNECTION_LIMIT, lowered to what this process can hold open (raising its file limit first).
+
+    Linux's default soft limit of 1024 files would otherwise stop accepting (EMFILE) at about 460
+    streams. Where there is no poll() (Windows), select() limits the number of sockets instead.
+    """
+    if not hasattr(select, "poll"):
+        return min(CONNECTION_LIMIT, SELECT_SOCKETS_LIMIT)
+    try:
+        import resource
+    except ImportError:
+        return CONNECTION_LIMIT
+    wanted = CONNECTION_LIMIT * FILES_PER_CONNECTION + FILES_RESERVED
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            log.warning("Could not raise the open-file limit from %s to %s.", soft, raised, exc_info=True)
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTION_LIMIT
+    return max(1, min(CONNECTION_LIMIT, (soft - FILES_RESERVED) // FILES_PER_CONNECTION))
 
 
 def sendfile_enabled() -> bool:

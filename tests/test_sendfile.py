@@ -233,3 +233,32 @@ print("nodelay=%d" % bool(channels[0].socket.getsockopt(socket.IPPROTO_TCP, sock
 client.close()
 handle.stop()
 """
+
+
+def test_server_keeps_answering_with_more_open_streams_than_select_can_watch(streaming_server, films):
+    """select() cannot watch descriptors above 1023; each stream holds a socket and a file."""
+    path = sparse_file(films / "crowd.mp4", 8 * MIB)
+    request = (
+        f"GET {media_url(streaming_server, path.name)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: couchcast_key={streaming_server.key}\r\n\r\n"
+    ).encode()
+    server_process = psutil.Process(streaming_server.process.pid)
+    streams = []
+    try:
+        for _ in range(560):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # stalled, and cheap for the kernel
+            sock.connect(("127.0.0.1", streaming_server.port))
+            sock.sendall(request)
+            streams.append(sock)
+        deadline = time.monotonic() + 30
+        while server_process.num_fds() <= 1100 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server_process.num_fds() > 1100, "the streams did not all get their file opened"
+        response = streaming_server.request(
+            media_url(streaming_server, path.name), headers={"Range": "bytes=0-1"}
+        )
+        assert (response.status, response.body) == (206, b"\0\0")
+    finally:
+        for sock in streams:
+            sock.close()
