@@ -3,7 +3,8 @@
 This is the one interface the desktop shell and `couchcast serve` use to run the server.
 Media bodies are file objects that waitress sends from its I/O loop (`wsgi.file_wrapper`), so a
 worker thread is only busy while a view runs; on Linux and macOS the bytes go through
-`os.sendfile` (no copy through Python), elsewhere through waitress's own buffered reads.
+`os.sendfile` (no copy through Python), elsewhere through plain reads (`SendfileChannel`).
+`COUCHCAST_SENDFILE=0` turns os.sendfile off (to compare, or if a file system misbehaves with it).
 """
 
 from __future__ import annotations
