@@ -14,6 +14,17 @@ from server.library import folders
 PORT_ATTEMPTS = 20
 
 
+def port_number(text: str) -> int:
+    """A TCP port for argparse: waitress would quietly wrap 70000 round to 4464."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535, 0 picks a free one)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="couchcast", description="A private video server for the phones in the house."
@@ -22,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
     serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, help=f"port (default: the saved one, {config.DEFAULT_PORT})")
+    serve.add_argument(
+        "--port", type=port_number, help=f"port (default: the saved one, {config.DEFAULT_PORT})"
+    )
     serve.add_argument("--access-key", help="access key for this run (default: the saved one)")
     return parser
 
@@ -80,6 +93,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     except OSError as exc:
         say(f"Could not listen on {args.host}:{args.port}: {exc.strerror or exc}", error=True)
+        return 1
+    except ValueError:  # waitress's word for a host name it cannot use
+        say(f"Could not listen on {args.host}: not an address of this computer.", error=True)
         return 1
 
     shares = folders.shared()

@@ -16,5 +16,5 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,tray-gtk]"
 
-.venv/bin/ruff check server desktop tests bench
+.venv/bin/ruff check .
 .venv/bin/python -m pytest tests "$@"
