@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import PROJECT_ROOT, LiveServer, start_server
+from tests.helpers import PROJECT_ROOT, LiveServer, make_sparse, start_server
 
 MIB = 1024 * 1024
 # Much larger than what loopback socket buffers hold, so the server always has bytes left to send.
@@ -45,12 +45,6 @@ def streaming_server(request, films, tmp_path_factory) -> LiveServer:
 def media_url(server: LiveServer, name: str) -> str:
     folder_id = json.loads(server.request("/api/folders").body)["folders"][0]["id"]
     return f"/media/{folder_id}/{name}"
-
-
-def sparse_file(path: Path, size: int) -> Path:
-    with open(path, "wb") as file:
-        file.truncate(size)
-    return path
 
 
 def open_stream(
@@ -116,7 +110,7 @@ def server_log(server: LiveServer) -> str:
 
 
 def test_hanging_up_mid_range_closes_the_file_at_once(streaming_server, films):
-    path = sparse_file(films / "hang-up.mp4", BIG)
+    path = make_sparse(films / "hang-up.mp4", BIG)
     sock, length, _ = open_stream(streaming_server, path.name, "bytes=1000-")
     assert length == BIG - 1000
     sock.recv(MIB)
@@ -126,7 +120,7 @@ def test_hanging_up_mid_range_closes_the_file_at_once(streaming_server, films):
 
 
 def test_hanging_up_while_stalled_closes_the_file(streaming_server, films):
-    path = sparse_file(films / "stalled-hang-up.mp4", BIG)
+    path = make_sparse(films / "stalled-hang-up.mp4", BIG)
     sock, _, _ = open_stream(streaming_server, path.name)
     time.sleep(0.5)  # the server fills the socket buffers and waits on EAGAIN
     assert server_has_open(streaming_server, path)
@@ -151,7 +145,7 @@ def test_stalled_reader_gets_every_byte_in_order_when_it_resumes(streaming_serve
 
 
 def test_file_shrinking_mid_stream_ends_the_response_where_the_file_ends(streaming_server, films):
-    path = sparse_file(films / "shrinks.mp4", BIG)
+    path = make_sparse(films / "shrinks.mp4", BIG)
     shrunk_to = 24 * MIB  # more than the server can have pushed into socket buffers by then
     sock, length, body = open_stream(streaming_server, path.name)
     with sock:
@@ -166,7 +160,7 @@ def test_file_shrinking_mid_stream_ends_the_response_where_the_file_ends(streami
 
 
 def test_server_keeps_serving_after_hang_ups_and_shrunk_files(streaming_server, films):
-    path = sparse_file(films / "after.mp4", 4 * MIB)
+    path = make_sparse(films / "after.mp4", 4 * MIB)
     for _ in range(3):
         sock, _, _ = open_stream(streaming_server, path.name)
         sock.close()
@@ -237,7 +231,7 @@ handle.stop()
 
 def test_server_keeps_answering_with_more_open_streams_than_select_can_watch(streaming_server, films):
     """select() cannot watch descriptors above 1023; each stream holds a socket and a file."""
-    path = sparse_file(films / "crowd.mp4", 8 * MIB)
+    path = make_sparse(films / "crowd.mp4", 8 * MIB)
     request = (
         f"GET {media_url(streaming_server, path.name)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Cookie: couchcast_key={streaming_server.key}\r\n\r\n"
