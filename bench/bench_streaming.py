@@ -88,6 +88,14 @@ class Target:
         parent = psutil.Process(self.pid)
         return [parent, *parent.children(recursive=True)]
 
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
     def rss(self) -> int:
         total = 0
         for process in self.processes():
@@ -222,6 +230,7 @@ def many_slow_readers(target: Target, seconds: float, clients: int = 32, rate: f
     readers = multiprocessing.get_context("fork").Process(
         target=throttled_readers, args=(target, clients, rate, seconds, received), daemon=True
     )
+    cpu_before, started = target.cpu_seconds(), time.monotonic()
     readers.start()
     try:
         time.sleep(0.5)  # let the readers connect first
@@ -231,6 +240,7 @@ def many_slow_readers(target: Target, seconds: float, clients: int = 32, rate: f
             latencies.append(small_range_latency(target))
             time.sleep(max(0.0, tick - time.monotonic()))
         readers.join(timeout=seconds + 10)
+        cpu_share = (target.cpu_seconds() - cpu_before) / (time.monotonic() - started)
     finally:
         if readers.is_alive():
             readers.kill()
@@ -247,6 +257,7 @@ def many_slow_readers(target: Target, seconds: float, clients: int = 32, rate: f
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "max": latencies[-1] * 1000,
+        "cpu": cpu_share * 100,
     }
 
 
@@ -593,6 +604,7 @@ def print_table(
     )
     row("   1 KiB range max ms", lambda r, n: f"{r['latency']['max']:.2f}")
     row("   timed requests", lambda r, n: str(r["latency"]["samples"]))
+    row("   server CPU % (of one core)", lambda r, n: f"{r['latency']['cpu']:.1f}")
     print(rule)
     row("3. RSS MB before the readers", lambda r, n: f"{r['rss']['idle']:.1f}")
     row("   RSS MB start/max/end", rss_path)
