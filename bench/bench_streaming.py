@@ -622,6 +622,7 @@ def print_table(
     print("nginx's RSS counts its master and worker. The goals are the couchcast columns'; the nginx column")
     print("shows where the yardstick stands. couchcast-nosendfile reads the file in Python")
     print("(COUCHCAST_SENDFILE=0, what platforms without os.sendfile get), held to 0.8x nginx.")
+    print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 CPUs)")
 
 
 if __name__ == "__main__":
