@@ -64,8 +64,9 @@ class SendfileChannel(HTTPChannel):
     """waitress's channel, sending range-bounded file bodies with os.sendfile (or plain reads).
 
     Replaces `HTTPChannel._flush_some`, which waitress calls from its I/O loop and from worker
-    threads (with `do_close=False`: only the I/O loop may close the socket). Buffers that are not
-    a `BoundedFile` body (headers, small responses) go out as waitress sends them.
+    threads (with `do_close=False`: only the I/O loop may close the socket). A `BoundedFile` body
+    goes through os.sendfile; other file bodies (multipart/byteranges, or all of them without
+    sendfile) in reads of READ_CHUNK; in-memory buffers (headers, small responses) as waitress sends them.
 
     Why a replacement and not a wrapper: waitress's loop sends the first part of a file body
     (everything that fits in the socket buffer) with its own reads, and when a file shrinks while
@@ -81,8 +82,10 @@ class SendfileChannel(HTTPChannel):
         sent = 0
         while self.connected:
             outbuf = self.outbufs[0]
-            if _is_file_body(outbuf):
-                send = self._send_file if self.use_sendfile else self._send_read_file
+            if self.use_sendfile and _is_bounded_file(outbuf):
+                send = self._send_file
+            elif isinstance(outbuf, ReadOnlyFileBasedBuffer):  # any other file body, e.g. multipart
+                send = self._send_read_file
             else:
                 send = self._send_buffer
             count, drained = send(outbuf, do_close)
@@ -167,7 +170,7 @@ class SendfileChannel(HTTPChannel):
             super().handle_close()
 
 
-def _is_file_body(outbuf) -> bool:
+def _is_bounded_file(outbuf) -> bool:
     return isinstance(outbuf, ReadOnlyFileBasedBuffer) and isinstance(outbuf.file, BoundedFile)
 
 

@@ -159,6 +159,18 @@ def test_file_shrinking_mid_stream_ends_the_response_where_the_file_ends(streami
     assert "A file shrank while it was being sent" in server_log(streaming_server)
 
 
+def test_file_shrinking_under_a_multipart_response_ends_the_connection(streaming_server, films):
+    path = make_sparse(films / "shrinks-multipart.mp4", BIG)
+    sock, length, body = open_stream(streaming_server, path.name, f"bytes=0-99,{16 * MIB}-")
+    with sock:
+        received = len(body) + read_to_end(sock, MIB)
+        os.truncate(path, 24 * MIB)
+        received += read_to_end(sock, length)  # ends (short) instead of hanging on a spinning server
+    # Part headers, 100 bytes, then the second part up to where the file now ends.
+    assert 8 * MIB + 100 < received < length
+    assert wait_until_closed(streaming_server, path)
+
+
 def test_server_keeps_serving_after_hang_ups_and_shrunk_files(streaming_server, films):
     path = make_sparse(films / "after.mp4", 4 * MIB)
     for _ in range(3):
