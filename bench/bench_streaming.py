@@ -105,7 +105,7 @@ class Target:
 
 
 class HTTPError(Exception):
-    pass
+    """A server's answer was not what the measurement needs (status, length, or an early end)."""
 
 
 def read_head(sock: socket.socket, pending: bytearray) -> tuple[int, int]:
@@ -143,6 +143,7 @@ def read_body(sock: socket.socket, pending: bytearray, length: int, buffer: byte
 
 
 def open_stream(target: Target, name: str, extra: str = "") -> tuple[socket.socket, bytearray, int]:
+    """A GET on a new connection, read up to the body: (socket, body bytes already read, Content-Length)."""
     sock = socket.create_connection(("127.0.0.1", target.port), timeout=30)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.sendall(target.request(name, extra, close=True))
