@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -29,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="couchcast", description="A private video server for the phones in the house."
     )
+    parser.add_argument(
+        "--background", action="store_true", help="start in the tray without opening the browser (at login)"
+    )
+    # Internal: this same program shows the folder dialog in a child process (desktop/picker.py).
+    parser.add_argument("--pick-folder", metavar="RESULT_FILE", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
     serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
@@ -78,6 +84,7 @@ def print_phone_link(url: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
     for problem in loaded.problems:
         say(problem, error=True)
@@ -115,32 +122,51 @@ def serve(args: argparse.Namespace) -> int:
     say(f"Logs:   {user_dirs().logs}")
     say("Press Ctrl+C to stop.")
 
-    wait_for_stop_signal(handle)
+    wait_for_stop_signal(handle, stop_signals)
     say("Stopping…")
     handle.stop()
     return 0
 
 
-def wait_for_stop_signal(handle: runner.ServerHandle) -> None:
-    """Block until SIGINT or SIGTERM (or the server dies).
+def catch_stop_signals() -> list[int]:
+    """Record SIGINT and SIGTERM in the returned list instead of dying on them.
 
-    The handlers only set a flag: calling into threading primitives from a signal handler while
-    the main thread waits on them deadlocked here (FIELD_NOTES).
+    The handlers only record: calling into threading primitives from a signal handler while the
+    main thread waits on them deadlocked here (FIELD_NOTES).
     """
-    stop_requested = []
+    stop_signals: list[int] = []
 
     def request_stop(signum, frame):
-        stop_requested.append(signum)
+        stop_signals.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop_requested and handle.is_running():
+    return stop_signals
+
+
+def wait_for_stop_signal(handle: runner.ServerHandle, stop_signals: list[int]) -> None:
+    """Block until SIGINT or SIGTERM was caught (or the server dies)."""
+    while not stop_signals and handle.is_running():
         time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
+    _ensure_streams()
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    say("The tray app is not built yet; serving headless instead.")
-    return serve(build_parser().parse_args(["serve"]))
+    if args.pick_folder:
+        from desktop.picker import run_dialog
+
+        return run_dialog(args.pick_folder)
+    from desktop import app
+
+    return app.run(open_browser=not args.background)
+
+
+def _ensure_streams() -> None:
+    """A windowed build (no console) has no stdout/stderr: printing must not crash it."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
