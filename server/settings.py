@@ -54,6 +54,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DIRS.data / "couchcast.sqlite3",
+        # Keep each thread's connection: reopening SQLite (and its PRAGMAs) on every request costs more
+        # than the query; the file is local and only this process uses it.
+        "CONN_MAX_AGE": None,
         "OPTIONS": {
             # WAL lets the scanner write while requests read; a busy writer waits instead of failing.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

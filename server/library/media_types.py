@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import os
 
 VIDEO_TYPES = {
     ".mp4": "video/mp4",
@@ -33,9 +33,14 @@ AUDIO_TYPES = {
 SUBTITLE_TYPES = {".srt": "text/vtt", ".vtt": "text/vtt"}
 
 
+def _suffix(name: str) -> str:
+    # os.path, not pathlib: this runs several times for every media request.
+    return os.path.splitext(name)[1].lower()
+
+
 def media_kind(name: str) -> str | None:
     """'video', 'audio' or None for anything else."""
-    suffix = PurePath(name).suffix.lower()
+    suffix = _suffix(name)
     if suffix in VIDEO_TYPES:
         return "video"
     if suffix in AUDIO_TYPES:
@@ -44,9 +49,9 @@ def media_kind(name: str) -> str | None:
 
 
 def content_type(name: str) -> str:
-    suffix = PurePath(name).suffix.lower()
+    suffix = _suffix(name)
     return VIDEO_TYPES.get(suffix) or AUDIO_TYPES.get(suffix) or "application/octet-stream"
 
 
 def is_subtitle(name: str) -> bool:
-    return PurePath(name).suffix.lower() in SUBTITLE_TYPES
+    return _suffix(name) in SUBTITLE_TYPES

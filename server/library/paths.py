@@ -10,6 +10,7 @@ so nothing is learnt from probing.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from server.library.media_types import is_subtitle, media_kind
@@ -31,6 +32,9 @@ SYSTEM_NAMES = frozenset(
 )
 
 
+_UNADDRESSABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 class NotShared(Exception):
     """The request does not name something Couchcast serves."""
 
@@ -38,7 +42,7 @@ class NotShared(Exception):
 def _addressable(name: str) -> bool:
     """No control characters (a newline cannot be in a URL path Django routes, nor in a header) and no
     bytes that are not UTF-8 (Linux hands those over as lone surrogates, which no URL can carry)."""
-    return not any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in name)
+    return _UNADDRESSABLE.search(name) is None
 
 
 def is_listable_name(name: str) -> bool:
@@ -70,7 +74,10 @@ def split_relative(relpath: str) -> list[str]:
 
 def stays_inside(real_root: str, path: str) -> bool:
     """Whether `path`, symlinks followed, is the root or a listable place inside it."""
-    target = os.path.realpath(path)
+    return _real_path_inside(real_root, os.path.realpath(path))
+
+
+def _real_path_inside(real_root: str, target: str) -> bool:
     if target == real_root:
         return True
     if not target.startswith(real_root.rstrip(os.sep) + os.sep):
@@ -84,7 +91,7 @@ def _resolve_inside(root: str, relpath: str) -> tuple[str, str]:
     parts = split_relative(relpath)
     real_root = os.path.realpath(root)
     target = os.path.realpath(os.path.join(real_root, *parts))
-    if not stays_inside(real_root, target):
+    if not _real_path_inside(real_root, target):
         raise NotShared(relpath)
     return real_root, target
 

@@ -17,6 +17,21 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from server.streaming.files import BoundedFile, MultipartBody
 from server.streaming.ranges import ByteRange, Unsatisfiable, parse_range_header
 
+# Only these make get_conditional_response do anything; without them it is skipped (hot path).
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+)
+
+
+class _BoundedFileResponse(FileResponse):
+    """A FileResponse whose headers are all given: Django's seek/tell and name guessing are skipped.
+
+    Still a FileResponse, so Django hands the body to the server's `wsgi.file_wrapper`.
+    """
+
+    def set_headers(self, filelike) -> None:
+        pass
+
 
 def entity_tag(stat: os.stat_result) -> str:
     """A strong ETag: the bytes of a file with this size and mtime are taken to be these bytes."""
@@ -66,11 +81,14 @@ def file_response(
         }
         if last_modified:
             headers["Last-Modified"] = last_modified
-        validators = HttpResponse(headers=headers)
-        conditional = get_conditional_response(request, etag=etag, last_modified=mtime, response=validators)
-        if conditional is not validators:
-            file.close()
-            return conditional
+        if _CONDITIONAL_HEADERS.intersection(request.META):
+            validators = HttpResponse(headers=headers)
+            conditional = get_conditional_response(
+                request, etag=etag, last_modified=mtime, response=validators
+            )
+            if conditional is not validators:
+                file.close()
+                return conditional
 
         ranges: list[ByteRange] | None = None
         range_header = request.headers.get("Range")
@@ -109,8 +127,5 @@ def file_response(
         response = HttpResponse(status=status, headers=headers)
         response["Content-Length"] = str(length)
         return response
-    # Content-Type passed on its own, or FileResponse guesses one from a file name the body lacks.
     body_type = headers.pop("Content-Type")
-    response = FileResponse(body, status=status, headers=headers, content_type=body_type)
-    response["Content-Length"] = str(length)
-    return response
+    return _BoundedFileResponse(body, status=status, headers=headers, content_type=body_type)
