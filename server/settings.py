@@ -34,6 +34,7 @@ MIDDLEWARE = [
     "server.access.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "server.api.middleware.JsonErrorsMiddleware",
     "server.access.middleware.AccessKeyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
 ]

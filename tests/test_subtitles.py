@@ -112,3 +112,9 @@ def test_vtt_files_pass_through_without_their_bom():
     vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHi\n"
     assert to_vtt(codecs.BOM_UTF8 + vtt.encode(), ".vtt") == vtt
     assert to_vtt(codecs.BOM_UTF16_LE + vtt.encode("utf-16-le"), ".VTT") == vtt
+
+
+def test_a_timing_line_with_a_huge_hour_number_stays_text_instead_of_failing():
+    vtt = srt_to_vtt("1\n" + "9" * 5000 + ":00:01,000 --> 00:00:02,000\nhi\n")
+    assert vtt.startswith("WEBVTT")
+    assert "hi" in vtt

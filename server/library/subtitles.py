@@ -17,7 +17,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 # "00:00:01,000", "1:02:03,5", "00:01.000", "00:00:01" (hours, fraction optional; comma, dot or colon).
-_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[,.:](\d{1,3}))?"
+# Hours have at most 5 digits: a line with a 5,000-digit number is text, not a timing (and no int()).
+_TIME = r"(?:(\d{1,5}):)?(\d{1,2}):(\d{1,2})(?:[,.:](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?$")
 # Tags WebVTT has no meaning for: <font ...>, ASS overrides such as {\an8} or {\i1}.
 _UNSUPPORTED_TAGS = re.compile(r"</?font[^>]*>|\{\\[^}]*\}", re.IGNORECASE)
