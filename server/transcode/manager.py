@@ -186,7 +186,16 @@ class Manager:
         )
 
     def _collect(self, conversion: Conversion) -> None:
-        """Note the segments the process has finished, and how it ended if it has."""
+        """Note the segments the process has finished, and how it ended if it ended by itself."""
+        self._read_list(conversion)
+        process = conversion.process
+        if process is not None and process.poll() is not None:
+            if process.returncode != 0:
+                conversion.error = self._failure(conversion)
+                log.warning("ffmpeg %d failed on %s: %s", process.pid, conversion.source, conversion.error)
+            self._end_run(conversion)
+
+    def _read_list(self, conversion: Conversion) -> None:
         if conversion.run_dir is None:
             return
         with contextlib.suppress(OSError):
@@ -194,12 +203,6 @@ class Manager:
             for match in _LISTED.finditer(listed):
                 number = int(match.group(1))
                 conversion.done.setdefault(number, conversion.run_dir / f"{conversion.kind}-{number}.ts")
-        process = conversion.process
-        if process is not None and process.poll() is not None:
-            if process.returncode != 0:
-                conversion.error = self._failure(conversion)
-                log.warning("ffmpeg %d failed on %s: %s", process.pid, conversion.source, conversion.error)
-            self._end_run(conversion)
 
     def _failure(self, conversion: Conversion) -> str:
         lines: list[str] = []
@@ -220,7 +223,7 @@ class Manager:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
             log.info("ffmpeg %d ended (%s of %s)", process.pid, conversion.kind, conversion.source)
-        self._collect(conversion)
+        self._read_list(conversion)
         self._end_run(conversion)
 
     def _end_run(self, conversion: Conversion) -> None:
