@@ -18,7 +18,6 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,9 +28,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.ffmpeg import ffmpeg_binary  # noqa: E402
+from server.transcode.media import keyframes  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.helpers import make_video, start_server  # noqa: E402
+from tests.transcode_media import repeat_video  # noqa: E402
 
 GOP = ["-g", "50"]
 ADD_VIDEO = """() => {
@@ -42,12 +42,13 @@ ADD_VIDEO = """() => {
 }"""
 MEASURE = """async ({folder, path, seekTo}) => {
   const video = document.getElementById('player');
-  const frameAt = (ready) => new Promise((resolve) => {
+  const frameAt = (ready) => new Promise((resolve, reject) => {
     const check = (now, meta) => {
       if (ready(meta)) resolve(performance.now());
       else video.requestVideoFrameCallback(check);
     };
     video.requestVideoFrameCallback(check);
+    setTimeout(() => reject(new Error('no frame in 60 s: ' + (video.error && video.error.message))), 60000);
   });
   const started = performance.now();
   const shown = frameAt(() => true);
@@ -64,19 +65,6 @@ MEASURE = """async ({folder, path, seekTo}) => {
 
 
 PIECE_SECONDS = 20
-
-
-def concat(piece: Path, times: int, target: Path, extra: list[str]) -> Path:
-    """`piece` `times` over, stream-copied: a long file in no time."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    listing = target.with_suffix(".txt")
-    listing.write_text("".join(f"file '{piece}'\n" for _ in range(times)))
-    subprocess.run(
-        [ffmpeg_binary(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-         "-c", "copy", *extra, str(target)],
-        check=True,
-    )  # fmt: skip
-    return target
 
 
 def make_files(root: Path, seconds: int, size: str) -> dict[str, Path]:
@@ -96,7 +84,7 @@ def make_files(root: Path, seconds: int, size: str) -> dict[str, Path]:
     files = {}
     for label, (name, video, audio, extra) in kinds.items():
         piece = make_video(pieces / name, PIECE_SECONDS, size=size, video=video, audio=audio)
-        files[label] = concat(piece, times, root / "src" / name, extra)
+        files[label] = repeat_video(piece, times, root / "src" / name, extra)
     return files
 
 
@@ -146,47 +134,9 @@ def media_seconds_made(home: Path) -> float:
 
 def keyframe_scan_rate(source: Path, workdir: Path) -> tuple[float, float]:
     """(MB, MB/s) of the keyframe scan a remux needs once per file, on a file made large by copying."""
-    listing = workdir / "concat.txt"
-    listing.write_text("".join(f"file '{source}'\n" for _ in range(20)))
-    big = workdir / "big.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-c",
-            "copy",
-            str(big),
-        ],
-        check=True,
-    )
+    big = repeat_video(source, 20, workdir / "big.mkv")
     started = time.perf_counter()
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-v",
-            "error",
-            "-nostdin",
-            "-i",
-            str(big),
-            "-map",
-            "0:v:0",
-            "-c",
-            "copy",
-            "-f",
-            "framecrc",
-            "-",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    keyframes(str(big))
     elapsed = time.perf_counter() - started
     megabytes = big.stat().st_size / 1e6
     big.unlink()

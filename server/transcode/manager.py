@@ -8,7 +8,8 @@ one that was far away. The manager owns every process it starts:
   a later request simply starts a new one where the viewer is), and so is one that ran more than
   AHEAD_LIMIT segments past what the viewer has asked for;
 - `stop_all()` kills them all and removes the segments (the runner's stop path and atexit call it);
-- segments of a file nobody watched for KEEP_SECONDS are removed.
+- segments more than KEEP_BEHIND behind the viewer, and those of a file nobody watched for
+  KEEP_SECONDS, are removed.
 Each process writes into a directory of its own, so a new process never rewrites a segment that a
 request may be sending.
 """
@@ -37,6 +38,9 @@ IDLE_SECONDS = 6.0
 AHEAD_LIMIT = 8
 # A request at most this many segments past the running process's position waits for it.
 WAIT_AHEAD = 3
+# Segments further behind the viewer than this are removed: a film watched to the end would
+# otherwise keep gigabytes in the cache. Seeking back there converts them again.
+KEEP_BEHIND = 75
 SEGMENT_TIMEOUT = 30.0
 KEEP_SECONDS = 600.0
 REAP_INTERVAL = 0.5
@@ -76,10 +80,18 @@ class Conversion:
 
 
 class Manager:
-    def __init__(self, root: Path, *, max_processes: int = MAX_PROCESSES, idle_seconds: float = IDLE_SECONDS):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_processes: int = MAX_PROCESSES,
+        idle_seconds: float = IDLE_SECONDS,
+        ahead_limit: int = AHEAD_LIMIT,
+    ):
         self.root = root
         self.max_processes = max_processes
         self.idle_seconds = idle_seconds
+        self.ahead_limit = ahead_limit
         self._conversions: dict[str, Conversion] = {}
         self._lock = threading.RLock()
         self._reaper: threading.Thread | None = None
@@ -258,9 +270,12 @@ class Manager:
                 idle = now - conversion.last_request
                 if conversion.running() and (
                     idle > self.idle_seconds
-                    or conversion.position() - conversion.last_requested > AHEAD_LIMIT
+                    or conversion.position() - conversion.last_requested > self.ahead_limit
                 ):
                     self._kill(conversion)
+                for number in [n for n in conversion.done if n < conversion.last_requested - KEEP_BEHIND]:
+                    with contextlib.suppress(OSError):  # on Windows, a file being sent cannot be removed
+                        conversion.done.pop(number).unlink()
                 if not conversion.running() and idle > KEEP_SECONDS:
                     shutil.rmtree(conversion.directory, ignore_errors=True)
                     del self._conversions[key]
