@@ -77,8 +77,8 @@ def test_only_h264_has_a_copied_video_type():
 
 
 def test_fixed_boundaries_cover_the_whole_duration():
-    assert fixed_boundaries(10.0) == [0.0, 4.0, 8.0]
-    assert fixed_boundaries(8.0) == [0.0, 4.0]
+    assert fixed_boundaries(10.0, 4.0) == [0.0, 4.0, 8.0]
+    assert fixed_boundaries(8.0, 4.0) == [0.0, 4.0]
 
 
 def test_keyframe_boundaries_skip_keyframes_closer_than_the_minimum():
@@ -135,7 +135,7 @@ def test_transcode_forces_a_keyframe_at_every_segment_boundary():
         list_path="/c/list.csv",
     )
     assert "-ss" not in command
-    assert command[command.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*4)"
+    assert command[command.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*2)"
     assert "-c:a" not in command
 
 

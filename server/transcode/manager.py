@@ -35,12 +35,12 @@ log = logging.getLogger(__name__)
 
 MAX_PROCESSES = 2
 IDLE_SECONDS = 6.0
-AHEAD_LIMIT = 8
+AHEAD_LIMIT = 12
 # A request at most this many segments past the running process's position waits for it.
 WAIT_AHEAD = 3
 # Segments further behind the viewer than this are removed: a film watched to the end would
 # otherwise keep gigabytes in the cache. Seeking back there converts them again.
-KEEP_BEHIND = 75
+KEEP_BEHIND = 150
 SEGMENT_TIMEOUT = 30.0
 KEEP_SECONDS = 600.0
 REAP_INTERVAL = 0.5
