@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -14,15 +15,33 @@ from server.library import folders
 PORT_ATTEMPTS = 20
 
 
+def port_number(text: str) -> int:
+    """A TCP port for argparse: waitress would quietly wrap 70000 round to 4464."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535, 0 picks a free one)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="couchcast", description="A private video server for the phones in the house."
     )
+    parser.add_argument(
+        "--background", action="store_true", help="start in the tray without opening the browser (at login)"
+    )
+    # Internal: this same program shows the folder dialog in a child process (desktop/picker.py).
+    parser.add_argument("--pick-folder", metavar="RESULT_FILE", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the library headless (no tray, no browser)")
     serve.add_argument("folders", nargs="*", metavar="FOLDER", help="also share these for this run")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, help=f"port (default: the saved one, {config.DEFAULT_PORT})")
+    serve.add_argument(
+        "--port", type=port_number, help=f"port (default: the saved one, {config.DEFAULT_PORT})"
+    )
     serve.add_argument("--access-key", help="access key for this run (default: the saved one)")
     return parser
 
@@ -65,6 +84,7 @@ def print_phone_link(url: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
     for problem in loaded.problems:
         say(problem, error=True)
@@ -80,6 +100,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     except OSError as exc:
         say(f"Could not listen on {args.host}:{args.port}: {exc.strerror or exc}", error=True)
+        return 1
+    except ValueError:  # waitress's word for a host name it cannot use
+        say(f"Could not listen on {args.host}: not an address of this computer.", error=True)
         return 1
 
     shares = folders.shared()
@@ -99,32 +122,51 @@ def serve(args: argparse.Namespace) -> int:
     say(f"Logs:   {user_dirs().logs}")
     say("Press Ctrl+C to stop.")
 
-    wait_for_stop_signal(handle)
+    wait_for_stop_signal(handle, stop_signals)
     say("Stopping…")
     handle.stop()
     return 0
 
 
-def wait_for_stop_signal(handle: runner.ServerHandle) -> None:
-    """Block until SIGINT or SIGTERM (or the server dies).
+def catch_stop_signals() -> list[int]:
+    """Record SIGINT and SIGTERM in the returned list instead of dying on them.
 
-    The handlers only set a flag: calling into threading primitives from a signal handler while
-    the main thread waits on them deadlocked here (FIELD_NOTES).
+    The handlers only record: calling into threading primitives from a signal handler while the
+    main thread waits on them deadlocked here (FIELD_NOTES).
     """
-    stop_requested = []
+    stop_signals: list[int] = []
 
     def request_stop(signum, frame):
-        stop_requested.append(signum)
+        stop_signals.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop_requested and handle.is_running():
+    return stop_signals
+
+
+def wait_for_stop_signal(handle: runner.ServerHandle, stop_signals: list[int]) -> None:
+    """Block until SIGINT or SIGTERM was caught (or the server dies)."""
+    while not stop_signals and handle.is_running():
         time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
+    _ensure_streams()
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    say("The tray app is not built yet; serving headless instead.")
-    return serve(build_parser().parse_args(["serve"]))
+    if args.pick_folder:
+        from desktop.picker import run_dialog
+
+        return run_dialog(args.pick_folder)
+    from desktop import app
+
+    return app.run(open_browser=not args.background)
+
+
+def _ensure_streams() -> None:
+    """A windowed build (no console) has no stdout/stderr: printing must not crash it."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115

@@ -18,5 +18,5 @@ python3 -m venv .venv
 command -v npm >/dev/null || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 scripts/fetch-hlsjs.sh
 
-.venv/bin/ruff check server desktop tests bench
+.venv/bin/ruff check .
 .venv/bin/python -m pytest tests "$@"

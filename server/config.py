@@ -61,29 +61,51 @@ def config_path() -> Path:
     return user_dirs().config / CONFIG_NAME
 
 
+class DamagedConfig(ValueError):
+    """The file is not a valid config; `salvaged` holds what could still be read out of it."""
+
+    def __init__(self, reason: str, salvaged: Config) -> None:
+        super().__init__(reason)
+        self.salvaged = salvaged
+
+
+def _is_port(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
 def _parse(text: str) -> Config:
-    raw = json.loads(text)
+    """The config in `text`; raises DamagedConfig, keeping every field that is still valid."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise DamagedConfig(f"not valid JSON: {exc}", Config(folders=_salvage_folders(text))) from exc
     if not isinstance(raw, dict):
-        raise ValueError("the file does not hold a JSON object")
+        raise DamagedConfig("the file does not hold a JSON object", Config(folders=_salvage_folders(text)))
+    wrong = []
     folders = raw.get("folders", [])
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
-        raise ValueError('"folders" is not a list of paths')
+        wrong.append('"folders" is not a list of paths')
+        folders = [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
     port = raw.get("port", DEFAULT_PORT)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise ValueError('"port" is not a port number')
+    if not _is_port(port):
+        wrong.append('"port" is not a port number')
+        port = DEFAULT_PORT
     key = raw.get("access_key", "")
     if not isinstance(key, str):
-        raise ValueError('"access_key" is not text')
-    return Config(
-        folders=tuple(dict.fromkeys(folders)),
-        port=port,
-        access_key=key,
-        start_at_login=bool(raw.get("start_at_login", False)),
-    )
+        wrong.append('"access_key" is not text')
+        key = ""
+    start_at_login = raw.get("start_at_login", False)
+    if not isinstance(start_at_login, bool):
+        wrong.append('"start_at_login" is not true or false')
+        start_at_login = False
+    config = Config(tuple(dict.fromkeys(folders)), port, key, start_at_login)
+    if wrong:
+        raise DamagedConfig("; ".join(wrong), config)
+    return config
 
 
 def _salvage_folders(text: str) -> tuple[str, ...]:
-    """Folder paths still readable in a damaged file: any quoted string that is an existing dir."""
+    """Folder paths still readable in a file that is not JSON: any quoted string that is an existing dir."""
     found = []
     for match in re.finditer(r'"((?:[^"\\]|\\.)*)"', text):
         try:
@@ -95,40 +117,49 @@ def _salvage_folders(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _keep_aside(path: Path) -> Path:
+    """Move a damaged or unreadable config out of the way under a name no earlier one has."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = path.with_name(f"{CONFIG_NAME}.corrupt-{stamp}")
+    number = 1
+    while kept.exists():  # two damaged files within a second must not overwrite each other
+        number += 1
+        kept = path.with_name(f"{CONFIG_NAME}.corrupt-{stamp}-{number}")
+    os.replace(path, kept)
+    return kept
+
+
 def load() -> LoadResult:
-    """Read the config, creating it (with a new access key) on first run. Never raises for bad files."""
+    """Read the config, creating it (with a new access key) on first run. Never raises for bad files.
+
+    A file that cannot be read or parsed is kept aside (never overwritten) and reported; whatever it
+    still holds (shared folders above all) is carried over into the fresh file.
+    """
     with _lock:
         path = config_path()
         problems: list[str] = []
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = None
-        except (OSError, UnicodeDecodeError) as exc:
-            text = None
-            problems.append(f"Could not read the config file {path} ({exc}); using defaults.")
         config = Config()
-        if text is not None:
+        # Until a good file is read: write one (first run, or a fresh file in place of a damaged one).
+        may_write = save_needed = True
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            may_write = _report_unreadable(path, exc, problems)
+        else:
             try:
-                config = _parse(text)
-            except ValueError as exc:
-                kept = path.with_name(f"{CONFIG_NAME}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-                try:
-                    os.replace(path, kept)
-                    where = f"it was kept as {kept}"
-                except OSError:
-                    where = "it was left where it is"
-                salvaged = _salvage_folders(text)
-                config = Config(folders=salvaged)
-                problems.append(
-                    f"The config file {path} was damaged ({exc}); {where}. "
-                    f"Recovered {len(salvaged)} shared folder(s) from it; port and access key were reset."
-                )
+                config = _parse(data.decode("utf-8"))
+                save_needed = False
+            except (UnicodeDecodeError, DamagedConfig) as exc:
+                salvaged = exc.salvaged if isinstance(exc, DamagedConfig) else _decode_damaged(data)
+                config, may_write = salvaged, _report_damaged(path, exc, salvaged, problems)
         if not config.access_key:
             config = replace(config, access_key=new_access_key())
+            save_needed = True
         for problem in problems:
             log.warning(problem)
-        if text is None or problems or not _parse_ok(text, config):
+        if save_needed and may_write:
             try:
                 save(config)
             except ConfigError as exc:
@@ -136,11 +167,44 @@ def load() -> LoadResult:
         return LoadResult(config, problems)
 
 
-def _parse_ok(text: str, config: Config) -> bool:
+def _decode_damaged(data: bytes) -> Config:
+    return Config(folders=_salvage_folders(data.decode("utf-8", errors="replace")))
+
+
+def _report_unreadable(path: Path, exc: OSError, problems: list[str]) -> bool:
+    """Keep an unreadable file aside; True when a fresh one may be written in its place."""
+    reason = exc.strerror or str(exc)
     try:
-        return _parse(text) == config
-    except ValueError:
+        kept = _keep_aside(path)
+    except OSError:
+        problems.append(
+            f"Could not read the config file {path} ({reason}); it was left untouched and defaults are "
+            "used for this run (shared folders, port and access key are not the saved ones)."
+        )
         return False
+    problems.append(
+        f"Could not read the config file {path} ({reason}); it was kept as {kept}. "
+        "Shared folders, port and access key were reset."
+    )
+    return True
+
+
+def _report_damaged(path: Path, exc: Exception, salvaged: Config, problems: list[str]) -> bool:
+    """Keep a damaged file aside; True when a fresh one (with what was salvaged) may be written."""
+    try:
+        kept = _keep_aside(path)
+    except OSError:
+        problems.append(
+            f"The config file {path} is damaged ({exc}) and could not be moved aside; it was left "
+            f"untouched. Using {len(salvaged.folders)} shared folder(s) read from it for this run."
+        )
+        return False
+    problems.append(
+        f"The config file {path} was damaged ({exc}); it was kept as {kept}. "
+        f"Recovered {len(salvaged.folders)} shared folder(s) from it; whatever else was not valid "
+        "is back to its default (a new access key if the old one was lost)."
+    )
+    return True
 
 
 def save(config: Config) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from server.ffmpeg import ffmpeg_binary
 
@@ -42,6 +45,25 @@ def make_video(
         check=True,
     )  # fmt: skip
     return path
+
+
+def make_sparse(path: Path, size: int) -> Path:
+    """A large media-named file that costs no disk (zeros): for streams that must outlast socket buffers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as sparse:
+        sparse.truncate(size)
+    return path
+
+
+def file_modes_enforced() -> tuple[str, ...]:
+    """A command prefix under which file modes apply: root reads everything, so root runs the command
+    without the two capabilities that bypass them (setpriv, util-linux); anyone else needs nothing."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to drop root's right to read any file")
+    drop = "-dac_override,-dac_read_search"
+    return ("setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}")
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.encoding import escape_uri_path
 
 from server.access import keys
 
@@ -34,6 +35,30 @@ def is_api(request: HttpRequest) -> bool:
 
 def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer keeps its headers (Content-Length included) and loses its body.
+
+    waitress writes whatever body the application returns, even for HEAD (FIELD_NOTES): a JSON or
+    HTML body after a HEAD would be read by a keep-alive client as the start of the next response.
+    The media view answers HEAD itself; this covers every other view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method != "HEAD":
+            return response
+        if response.streaming:
+            response.streaming_content = []  # the file behind it is still closed by response.close()
+        else:
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
 
 
 class SecurityHeadersMiddleware:
@@ -70,13 +95,23 @@ class AccessKeyMiddleware:
         if wait > 0:
             return self._too_many(request, wait)
         if not any(keys.is_valid(k) for k in offered):
-            keys.record_wrong_key(address)
+            keys.record_wrong_key(address, offered)
             return self._refuse(request, "The access key is wrong or has been changed.")
+        keys.forget_wrong_keys(address)
 
         if query_key and not request.path.startswith(DIRECT_PREFIXES) and request.method == "GET":
-            rest = [(k, v) for k, v in request.GET.lists() if k != "key"]
-            query = urlencode([(k, v) for k, values in rest for v in values])
-            response = HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
+            return self._clean_redirect(request, query_key)
+        return self.get_response(request)
+
+    @staticmethod
+    def _clean_redirect(request: HttpRequest, query_key: str) -> HttpResponse:
+        """The same page without the key in its URL; the cookie carries the key from now on."""
+        rest = [(k, v) for k, values in request.GET.lists() if k != "key" for v in values]
+        query = urlencode(rest)
+        # request.path is decoded: re-encode it, or a name holding "?" or "#" would cut the URL short.
+        response = HttpResponseRedirect(escape_uri_path(request.path) + (f"?{query}" if query else ""))
+        if keys.is_valid(query_key):
+            # A stale key in the URL (an old QR code) must not replace a cookie that still works.
             response.set_cookie(
                 keys.COOKIE_NAME,
                 query_key,
@@ -84,23 +119,29 @@ class AccessKeyMiddleware:
                 httponly=True,
                 samesite="Lax",
             )
-            return response
-        return self.get_response(request)
+        return response
 
     @staticmethod
     def _refuse(request: HttpRequest, message: str) -> HttpResponse:
         if is_api(request):
-            return JsonResponse({"error": message}, status=401)
-        if request.path.startswith(DIRECT_PREFIXES):
-            return HttpResponse(message, status=401, content_type="text/plain; charset=utf-8")
-        return render(request, "pages/key_needed.html", {"message": message}, status=401)
+            response = JsonResponse({"error": message}, status=401)
+        elif request.path.startswith(DIRECT_PREFIXES):
+            response = HttpResponse(message, status=401, content_type="text/plain; charset=utf-8")
+        else:
+            response = render(request, "pages/key_needed.html", {"message": message}, status=401)
+        # Never keep a refusal: once the key is given, the same URL must be asked again.
+        response["Cache-Control"] = "no-store"
+        return response
 
     @staticmethod
     def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
         message = "Too many wrong access keys from this address; try again in a minute."
         if is_api(request):
             response = JsonResponse({"error": message}, status=429)
-        else:
+        elif request.path.startswith(DIRECT_PREFIXES):
             response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+        else:
+            response = render(request, "pages/error.html", {"status": 429, "message": message}, status=429)
         response["Retry-After"] = str(math.ceil(wait))
+        response["Cache-Control"] = "no-store"
         return response

@@ -49,6 +49,14 @@ class Entry:
     subtitles: tuple[Subtitle, ...] = field(default=())
 
 
+def _modified(mtime: float) -> datetime | None:
+    """When a file last changed; None (shown as unknown) for a damaged volume's year 36812."""
+    try:
+        return datetime.fromtimestamp(mtime, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def natural_key(name: str) -> list:
     """Sort "Episode 2" before "Episode 10", ignoring case."""
     return [int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", name)]
@@ -105,7 +113,7 @@ def list_directory(real_root: str, real_dir: str, relpath: str) -> list[Entry]:
                 prefix + entry.name,
                 kind,
                 stat.st_size,
-                datetime.fromtimestamp(stat.st_mtime, UTC),
+                _modified(stat.st_mtime),
                 subtitles_for(entry.name, names, prefix) if kind == "video" else (),
             )
         )

@@ -35,9 +35,21 @@ class NotShared(Exception):
     """The request does not name something Couchcast serves."""
 
 
+def _addressable(name: str) -> bool:
+    """No control characters (a newline cannot be in a URL path Django routes, nor in a header) and no
+    bytes that are not UTF-8 (Linux hands those over as lone surrogates, which no URL can carry)."""
+    return not any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in name)
+
+
 def is_listable_name(name: str) -> bool:
-    """A name that may appear in a listing: not hidden, not a system folder, not an Office lock."""
-    return bool(name) and not name.startswith((".", "~$")) and name.lower() not in SYSTEM_NAMES
+    """A name that may appear in a listing: not hidden, not a system folder, not an Office lock,
+    and one a URL can name."""
+    return (
+        bool(name)
+        and not name.startswith((".", "~$"))
+        and name.lower() not in SYSTEM_NAMES
+        and _addressable(name)
+    )
 
 
 def split_relative(relpath: str) -> list[str]:

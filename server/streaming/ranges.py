@@ -9,7 +9,8 @@ The policy, in the order applied:
   request must never make the server send more than the file itself (no amplification);
 - the rest are sorted and overlapping or adjacent ones merged.
 Digit strings of any length are accepted without converting huge ones to int (Python refuses
-`int()` on more than 4,300 digits): anything longer than 18 digits is simply "beyond any file".
+`int()` on more than 4,300 digits): anything over 18 significant digits is simply "beyond any file",
+and two such numbers are still compared exactly, so "bytes=(30 nines)-(25 nines)" stays invalid.
 """
 
 from __future__ import annotations
@@ -39,8 +40,19 @@ class Unsatisfiable(Exception):
     """No range in the header overlaps the file: answer 416 with `Content-Range: bytes */size`."""
 
 
+def _significant(digits: str) -> str:
+    return digits.lstrip("0") or "0"  # "000…0005" is 5, however many zeros lead
+
+
 def _number(digits: str) -> int:
+    digits = _significant(digits)
     return int(digits) if len(digits) <= 18 else _HUGE
+
+
+def _less(a: str, b: str) -> bool:
+    """a < b for digit strings of any length, without int()."""
+    a, b = _significant(a), _significant(b)
+    return (len(a), a) < (len(b), b)
 
 
 def parse_range_header(header: str, size: int) -> list[ByteRange] | None:
@@ -52,6 +64,8 @@ def parse_range_header(header: str, size: int) -> list[ByteRange] | None:
     ranges: list[ByteRange] = []
     valid_specs = 0
     for part in parts:
+        if valid_specs > MAX_RANGES:
+            return None  # stop early: a 256 KB header of ranges costs no more than a short one
         if not part.strip():
             continue  # RFC 9110 allows empty list elements: "bytes=0-1,,2-3"
         match = _SPEC.match(part)
@@ -59,10 +73,10 @@ def parse_range_header(header: str, size: int) -> list[ByteRange] | None:
             return None
         first, last = match.groups()
         if first:
+            if last and _less(last, first):
+                return None  # "5-2" is invalid syntax, not an empty range
             start = _number(first)
             end = _number(last) if last else size - 1
-            if last and end < start:
-                return None  # "5-2" is invalid syntax, not an empty range
             valid_specs += 1
             if start < size:
                 ranges.append(ByteRange(start, min(end, size - 1)))

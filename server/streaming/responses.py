@@ -23,7 +23,7 @@ def entity_tag(stat: os.stat_result) -> str:
     return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
 
 
-def _if_range_allows(request: HttpRequest, etag: str, mtime: int) -> bool:
+def _if_range_allows(request: HttpRequest, etag: str, mtime: int | None) -> bool:
     """RFC 9110 §13.1.5: a Range applies only if If-Range (when sent) still names this file."""
     if_range = request.headers.get("If-Range")
     if if_range is None:
@@ -31,7 +31,17 @@ def _if_range_allows(request: HttpRequest, etag: str, mtime: int) -> bool:
     if_range = if_range.strip()
     if if_range.startswith(('"', "W/")):
         return if_range == etag  # strong comparison: a weak tag never matches
-    return parse_http_date_safe(if_range) == mtime
+    return mtime is not None and parse_http_date_safe(if_range) == mtime
+
+
+def _last_modified(stat: os.stat_result) -> tuple[int | None, str | None]:
+    """(mtime, HTTP date), or (None, None) for a time no HTTP date can say: a damaged NTFS or FAT
+    volume hands out years like 30828, and that file must still play, only without the header."""
+    mtime = int(stat.st_mtime)
+    try:
+        return mtime, http_date(mtime)
+    except (ValueError, OverflowError, OSError):
+        return None, None
 
 
 def file_response(
@@ -47,14 +57,15 @@ def file_response(
         stat = os.fstat(file.fileno())
         size = stat.st_size
         etag = entity_tag(stat)
-        mtime = int(stat.st_mtime)
+        mtime, last_modified = _last_modified(stat)
         headers = {
             "Accept-Ranges": "bytes",
             "ETag": etag,
-            "Last-Modified": http_date(mtime),
             "Cache-Control": "private, no-cache",
             "Content-Disposition": content_disposition_header(as_attachment, filename),
         }
+        if last_modified:
+            headers["Last-Modified"] = last_modified
         validators = HttpResponse(headers=headers)
         conditional = get_conditional_response(request, etag=etag, last_modified=mtime, response=validators)
         if conditional is not validators:
