@@ -60,33 +60,20 @@ def media_info(path: str) -> MediaInfo:
     return _probe(*identity(path))
 
 
+def _run_ffmpeg(path: str, arguments: list[str], what: str) -> subprocess.CompletedProcess:
+    """ffmpeg on one input file; MediaError naming the file and `what` failed when it cannot run."""
+    command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-i", path, *arguments]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=SCAN_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MediaError(f"{os.path.basename(path)}: could not read its {what} ({exc}).") from exc
+
+
 @functools.lru_cache(maxsize=64)
 def _keyframes(path: str, size: int, mtime_ns: int) -> tuple[float, ...]:
-    # Copying the video packets to framecrc reads the whole file but decodes nothing: on a local
-    # disk this is I/O bound (see the note in the report for the figures).
-    try:
-        result = subprocess.run(
-            [
-                require_ffmpeg(),
-                "-v",
-                "error",
-                "-nostdin",
-                "-i",
-                path,
-                "-map",
-                "0:v:0",
-                "-c",
-                "copy",
-                "-f",
-                "framecrc",
-                "-",
-            ],
-            capture_output=True,
-            timeout=SCAN_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MediaError(f"{os.path.basename(path)}: could not read its keyframes ({exc}).") from exc
+    # Copying the video packets to framecrc reads the whole file but decodes nothing: I/O bound
+    # (bench/bench_transcode.py prints the rate).
+    result = _run_ffmpeg(path, ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"], "keyframes")
     times = parse_keyframes(result.stdout.decode("ascii", errors="replace"))
     if not times:
         raise MediaError(f"{os.path.basename(path)}: no keyframes found; the file may be damaged.")
@@ -113,32 +100,11 @@ def subtitle_vtt(path: str, number: int, cache_dir: Path) -> Path:
             return target
         cache_dir.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".part")
-        try:
-            result = subprocess.run(
-                [
-                    require_ffmpeg(),
-                    "-v",
-                    "error",
-                    "-nostdin",
-                    "-y",
-                    "-i",
-                    path,
-                    "-map",
-                    f"0:s:{number}",
-                    "-f",
-                    "webvtt",
-                    str(partial),
-                ],
-                capture_output=True,
-                timeout=SCAN_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise MediaError(f"Subtitles of {os.path.basename(path)} could not be read ({exc}).") from exc
+        result = _run_ffmpeg(path, ["-map", f"0:s:{number}", "-f", "webvtt", str(partial)], "subtitles")
         if result.returncode != 0 or not partial.exists():
             partial.unlink(missing_ok=True)
             lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
             detail = lines[-1] if lines else "no output"
-            raise MediaError(f"Subtitles of {os.path.basename(path)} could not be read: {detail}")
+            raise MediaError(f"{os.path.basename(path)}: could not read its subtitles ({detail}).")
         os.replace(partial, target)
         return target

@@ -6,6 +6,7 @@ a broken file (422) never breaks the rest of the library, and direct play keeps 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -31,8 +32,25 @@ def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _media_error(exc: media.MediaError) -> JsonResponse:
-    return _error(str(exc), 503 if isinstance(exc, media.FfmpegMissing) else 422)
+def _json_errors(not_found: str):
+    """Answer a missing file or stream with a JSON 404 and a conversion failure with a JSON 422/503."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                return _error(not_found, 404)
+            except media.MediaError as exc:
+                return _error(str(exc), 503 if isinstance(exc, media.FfmpegMissing) else 422)
+            except FileNotFoundError:
+                # Removed between being made and being opened (the server is stopping): gone.
+                return _error(f"{not_found} Reload the video.", 404)
+
+        return answer
+
+    return decorate
 
 
 def _shared_file(folder_id: int | str, relpath: str) -> str:
@@ -98,6 +116,8 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         info = media.media_info(path)
     except media.MediaError as exc:
         body["problem"] = str(exc)
+    except OSError:
+        return _error("No such file in this shared folder.", 404)  # removed since it was resolved
     if info is not None:
         body["duration"] = info.duration
         body["types"] = {"file": codecs.file_type(info, path), "video": codecs.copied_video_type(info)}
@@ -124,13 +144,9 @@ def _conversion(folder_id: str, relpath: str, kind: str) -> tuple[str, MediaInfo
 
 
 @require_safe
-def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> HttpResponseBase:
-    try:
-        _, info, boundaries = _conversion(folder_id, relpath, kind)
-    except Http404:
-        return _error("No such file in this shared folder.", 404)
-    except media.MediaError as exc:
-        return _media_error(exc)
+@_json_errors("No such file in this shared folder.")
+def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> HttpResponse:
+    _, info, boundaries = _conversion(folder_id, relpath, kind)
     text = playlist(boundaries, info.duration, kind + "-{}.ts")
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
     response["Cache-Control"] = "private, no-cache"
@@ -138,49 +154,35 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
 
 
 @require_safe
+@_json_errors("No such segment.")
 def hls_segment(
     request: HttpRequest, folder_id: str, relpath: str, kind: str, number: str
 ) -> HttpResponseBase:
-    try:
-        path, info, boundaries = _conversion(folder_id, relpath, kind)
-        index = int(number)
-        if index >= len(boundaries):
-            raise Http404("No such segment.")
-        identity = media.identity(path)
-        key = hashlib.sha256(repr((identity, kind)).encode()).hexdigest()[:24]
-        segment = manager().segment(
-            key,
-            path,
-            kind=kind,
-            audio=hls_audio(info),
-            boundaries=boundaries,
-            duration=info.duration,
-            number=index,
-        )
-        file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
-    except Http404:
-        return _error("No such segment.", 404)
-    except media.MediaError as exc:
-        return _media_error(exc)
-    except OSError:
-        # Removed between being made and being opened (the server is stopping): gone.
-        return _error("This segment is gone; reload the video.", 404)
+    path, info, boundaries = _conversion(folder_id, relpath, kind)
+    index = int(number)
+    if index >= len(boundaries):
+        raise Http404("No such segment.")
+    key = hashlib.sha256(repr((media.identity(path), kind)).encode()).hexdigest()[:24]
+    segment = manager().segment(
+        key,
+        path,
+        kind=kind,
+        audio=hls_audio(info),
+        boundaries=boundaries,
+        duration=info.duration,
+        number=index,
+    )
+    file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
     return file_response(request, file, "video/mp2t", filename=f"{kind}-{index}.ts")
 
 
 @require_safe
+@_json_errors("No such subtitle track.")
 def hls_subtitle(request: HttpRequest, folder_id: str, relpath: str, number: str) -> HttpResponseBase:
-    try:
-        path = _shared_file(folder_id, relpath)
-        info = media.media_info(path)
-        if int(number) not in media.text_subtitles(info):
-            raise Http404("No such subtitle track.")
-        vtt = media.subtitle_vtt(path, int(number), Path(settings.DIRS.cache) / "subtitles")
-        file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it
-    except Http404:
-        return _error("No such subtitle track.", 404)
-    except media.MediaError as exc:
-        return _media_error(exc)
-    except OSError:
-        return _error("These subtitles are gone; reload the video.", 404)
+    path = _shared_file(folder_id, relpath)
+    info = media.media_info(path)
+    if int(number) not in media.text_subtitles(info):
+        raise Http404("No such subtitle track.")
+    vtt = media.subtitle_vtt(path, int(number), Path(settings.DIRS.cache) / "subtitles")
+    file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it
     return file_response(request, file, "text/vtt; charset=utf-8", filename=f"subtitles-{number}.vtt")
