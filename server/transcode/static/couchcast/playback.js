@@ -5,6 +5,7 @@
  * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
  * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
  * Returns a promise of the server's answer ({plan: {kind, reason, url}, subtitles, problem, ...}).
+ * It also takes over Couchcast.setSource, the player page's one hook for choosing a source.
  */
 (function () {
   "use strict";
@@ -104,4 +105,22 @@
 
   window.Couchcast = window.Couchcast || {};
   window.Couchcast.startPlayback = startPlayback;
+
+  // The player page's hook (source.js): it calls Couchcast.setSource(video, item, startAt) with the
+  // page's item ({folder_id, path, stream_url, ...}). Loaded after source.js, this plays the item
+  // the way this browser can, and falls back to the page's own direct source if the server cannot
+  // say (an old server, a network error).
+  var directSource = window.Couchcast.setSource;
+  window.Couchcast.setSource = function (video, item, startAt) {
+    if (startAt > 0) {
+      video.addEventListener("loadedmetadata", function () {
+        video.currentTime = Math.min(startAt, Math.max(0, (video.duration || startAt) - 1));
+      }, { once: true });
+    }
+    startPlayback(video, { folder: item.folder_id, path: item.path }).catch(function () {
+      if (directSource) directSource(video, item, 0);
+      else video.src = item.stream_url;
+    });
+    return null;
+  };
 })();
