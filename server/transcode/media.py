@@ -6,8 +6,10 @@ hold the probe too; until then this cache keeps a page from running ffmpeg at ev
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import json
 import os
 import subprocess
 import threading
@@ -69,20 +71,34 @@ def _run_ffmpeg(path: str, arguments: list[str], what: str) -> subprocess.Comple
         raise MediaError(f"{os.path.basename(path)}: could not read its {what} ({exc}).") from exc
 
 
-@functools.lru_cache(maxsize=64)
-def _keyframes(path: str, size: int, mtime_ns: int) -> tuple[float, ...]:
+def _cache_name(source: tuple[str, int, int], *parts: object) -> str:
+    return hashlib.sha256(repr((source, *parts)).encode()).hexdigest()[:24]
+
+
+def _scan_keyframes(path: str) -> list[float]:
     # Copying the video packets to framecrc reads the whole file but decodes nothing: I/O bound
     # (bench/bench_transcode.py prints the rate).
     result = _run_ffmpeg(path, ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"], "keyframes")
     times = parse_keyframes(result.stdout.decode("ascii", errors="replace"))
     if not times:
         raise MediaError(f"{os.path.basename(path)}: no keyframes found; the file may be damaged.")
-    return tuple(times)
+    return times
 
 
-def keyframes(path: str) -> list[float]:
-    """The video's keyframe times in seconds from the start of the file."""
-    return list(_keyframes(*identity(path)))
+def keyframes(path: str, cache_dir: Path) -> list[float]:
+    """The video's keyframe times in seconds from the start of the file.
+
+    Reading them means reading the whole file, so they are kept in `cache_dir` across restarts.
+    """
+    target = cache_dir / (_cache_name(identity(path), "keyframes") + ".json")
+    with contextlib.suppress(OSError, ValueError):
+        return [float(time) for time in json.loads(target.read_text("ascii"))]
+    times = _scan_keyframes(path)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_text(json.dumps(times), "ascii")
+    os.replace(partial, target)
+    return times
 
 
 def text_subtitles(info: MediaInfo) -> list[int]:
@@ -92,9 +108,7 @@ def text_subtitles(info: MediaInfo) -> list[int]:
 
 def subtitle_vtt(path: str, number: int, cache_dir: Path) -> Path:
     """The file's `number`th subtitle stream as a WebVTT file, extracted once into `cache_dir`."""
-    source = identity(path)
-    name = hashlib.sha256(repr((source, number)).encode()).hexdigest()[:24] + ".vtt"
-    target = cache_dir / name
+    target = cache_dir / (_cache_name(identity(path), "subtitle", number) + ".vtt")
     with _subtitle_lock:
         if target.exists():
             return target

@@ -67,7 +67,9 @@ def _boundaries(path: str, info: MediaInfo, kind: str) -> list[float]:
     if info.duration is None:
         raise media.MediaError(f"{os.path.basename(path)}: its length is unknown, so it cannot be converted.")
     if kind == "remux":
-        return keyframe_boundaries(media.keyframes(path), info.duration)
+        return keyframe_boundaries(
+            media.keyframes(path, Path(settings.DIRS.cache) / "keyframes"), info.duration
+        )
     return fixed_boundaries(info.duration)
 
 
