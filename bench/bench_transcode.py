@@ -142,7 +142,7 @@ def keyframe_scan_rate(source: Path, workdir: Path) -> tuple[float, float]:
     """(MB, MB/s) of the keyframe scan a remux needs once per file, on a file made large by copying."""
     big = repeat_video(source, 20, workdir / "big.mkv")
     started = time.perf_counter()
-    keyframes(str(big), workdir / "keyframes")
+    keyframes(str(big), 0, workdir / "keyframes")
     elapsed = time.perf_counter() - started
     megabytes = big.stat().st_size / 1e6
     big.unlink()

@@ -18,11 +18,11 @@ def film(tmp_path_factory):
 
 
 def test_keyframes_are_the_files_own(film, tmp_path):
-    assert keyframes(str(film), tmp_path) == [0.0, 2.0, 4.0]
+    assert keyframes(str(film), 0, tmp_path) == [0.0, 2.0, 4.0]
 
 
 def test_keyframes_are_kept_for_the_next_run(film, tmp_path):
-    times = keyframes(str(film), tmp_path)
+    times = keyframes(str(film), 0, tmp_path)
     (kept,) = tmp_path.glob("*.json")
     assert json.loads(kept.read_text()) == times
 

@@ -109,7 +109,8 @@ def test_a_process_for_a_later_segment_seeks_there_and_cuts_relative_to_it():
         "ffmpeg",
         "/v/film.mkv",
         kind="remux",
-        audio="aac",
+        video_stream=0,
+        audio_stream=1,
         boundaries=[0.0, 3.84, 7.68, 11.52],
         duration=14.0,
         first=2,
@@ -127,7 +128,8 @@ def test_transcode_forces_a_keyframe_at_every_segment_boundary():
         "ffmpeg",
         "/v/film.avi",
         kind="transcode",
-        audio=None,
+        video_stream=0,
+        audio_stream=None,
         boundaries=[0.0, 4.0],
         duration=6.0,
         first=0,
@@ -137,6 +139,23 @@ def test_transcode_forces_a_keyframe_at_every_segment_boundary():
     assert "-ss" not in command
     assert command[command.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*2)"
     assert "-c:a" not in command
+
+
+def test_streams_are_mapped_by_index_not_by_type():
+    # An MP4's cover art is a video stream too, often the first one.
+    command = ffmpeg_command(
+        "ffmpeg",
+        "/v/film.mp4",
+        kind="transcode",
+        video_stream=1,
+        audio_stream=2,
+        boundaries=[0.0],
+        duration=1.0,
+        first=0,
+        segment_pattern="/c/transcode-%d.ts",
+        list_path="/c/list.csv",
+    )
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "-map"] == ["0:1", "0:2"]
 
 
 def test_keyframes_are_read_from_framecrc_flags():

@@ -54,7 +54,8 @@ class Conversion:
     key: str
     source: str
     kind: str
-    audio: str | None
+    video_stream: int
+    audio_stream: int | None
     boundaries: list[float]
     duration: float
     directory: Path
@@ -102,7 +103,8 @@ class Manager:
         source: str,
         *,
         kind: str,
-        audio: str | None,
+        video_stream: int,
+        audio_stream: int | None,
         boundaries: list[float],
         duration: float,
         number: int,
@@ -114,7 +116,9 @@ class Manager:
             conversion = self._conversions.get(key)
             if conversion is None:
                 directory = self.root / key
-                conversion = Conversion(key, source, kind, audio, boundaries, duration, directory)
+                conversion = Conversion(
+                    key, source, kind, video_stream, audio_stream, boundaries, duration, directory
+                )
                 self._conversions[key] = conversion
             conversion.last_request = time.monotonic()
             conversion.last_requested = number
@@ -172,7 +176,8 @@ class Manager:
             binary,
             conversion.source,
             kind=conversion.kind,
-            audio=conversion.audio,
+            video_stream=conversion.video_stream,
+            audio_stream=conversion.audio_stream,
             boundaries=conversion.boundaries,
             duration=conversion.duration,
             first=number,

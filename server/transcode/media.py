@@ -75,25 +75,25 @@ def _cache_name(source: tuple[str, int, int], *parts: object) -> str:
     return hashlib.sha256(repr((source, *parts)).encode()).hexdigest()[:24]
 
 
-def _scan_keyframes(path: str) -> list[float]:
+def _scan_keyframes(path: str, stream: int) -> list[float]:
     # Copying the video packets to framecrc reads the whole file but decodes nothing: I/O bound
     # (bench/bench_transcode.py prints the rate).
-    result = _run_ffmpeg(path, ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"], "keyframes")
+    result = _run_ffmpeg(path, ["-map", f"0:{stream}", "-c", "copy", "-f", "framecrc", "-"], "keyframes")
     times = parse_keyframes(result.stdout.decode("ascii", errors="replace"))
     if not times:
         raise MediaError(f"{os.path.basename(path)}: no keyframes found; the file may be damaged.")
     return times
 
 
-def keyframes(path: str, cache_dir: Path) -> list[float]:
-    """The video's keyframe times in seconds from the start of the file.
+def keyframes(path: str, stream: int, cache_dir: Path) -> list[float]:
+    """The keyframe times of video stream `stream` (its index in the file), in seconds from the start.
 
     Reading them means reading the whole file, so they are kept in `cache_dir` across restarts.
     """
-    target = cache_dir / (_cache_name(identity(path), "keyframes") + ".json")
+    target = cache_dir / (_cache_name(identity(path), "keyframes", stream) + ".json")
     with contextlib.suppress(OSError, ValueError):
         return [float(time) for time in json.loads(target.read_text("ascii"))]
-    times = _scan_keyframes(path)
+    times = _scan_keyframes(path, stream)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     partial.write_text(json.dumps(times), "ascii")

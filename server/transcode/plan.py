@@ -33,12 +33,7 @@ class Plan:
 
 
 def hls_audio(info: MediaInfo) -> str | None:
-    """The sound is always encoded to stereo AAC in the segments, AAC included.
-
-    A copied sound track starts at its own packet boundaries after a seek (measured: 2.1 s early
-    in an MP4 with one keyframe), so segments of a process started at a seek would not line up
-    with their neighbours; encoding trims it exactly, for about 1% of one core.
-    """
+    """The sound in the segments: always stereo AAC, AAC included (see segments.ffmpeg_command)."""
     return "aac" if info.audio else None
 
 

@@ -80,7 +80,8 @@ def ffmpeg_command(
     source: str,
     *,
     kind: str,
-    audio: str | None,
+    video_stream: int,
+    audio_stream: int | None,
     boundaries: list[float],
     duration: float,
     first: int,
@@ -99,17 +100,23 @@ def ffmpeg_command(
     command = [binary, "-hide_banner", "-nostdin", "-v", "error"]
     if first > 0:
         command += ["-ss", _seconds(start)]
-    command += ["-i", source, "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1"]
+    # Streams by index: "0:v:0" can be a cover picture (an MKV attachment, MP4 cover art).
+    command += ["-i", source, "-map", f"0:{video_stream}"]
+    if audio_stream is not None:
+        command += ["-map", f"0:{audio_stream}"]
+    command += ["-sn", "-dn", "-map_metadata", "-1"]
     if kind == "remux":
         command += ["-c:v", "copy"]
     else:
         command += [
             "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF,
             "-maxrate", X264_MAXRATE, "-bufsize", X264_MAXRATE, "-pix_fmt", "yuv420p",
-            "-vf", f"scale=-2:'min({MAX_HEIGHT},ih)'",
+            "-vf", f"scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS:g})",
         ]  # fmt: skip
-    if audio == "aac":
+    if audio_stream is not None:
+        # Always AAC, AAC included: a copied sound track starts at its own packet boundaries after a
+        # seek (2.1 s early in an MP4 here), so segments from a seek would not fit their neighbours.
         command += ["-c:a", "aac", "-ac", "2", "-b:a", AUDIO_BITRATE]
     # Every process shifts its output by the same base plus its start, so no packet is ever
     # before 0 and the muxers never shift timestamps on their own (they did for x264's B-frames:

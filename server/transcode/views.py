@@ -22,7 +22,7 @@ from server.library.probe import MediaInfo
 from server.streaming.responses import file_response
 from server.transcode import codecs, media
 from server.transcode.manager import manager
-from server.transcode.plan import BrowserCaps, hls_audio, plan_playback
+from server.transcode.plan import BrowserCaps, plan_playback
 from server.transcode.segments import fixed_boundaries, keyframe_boundaries, playlist
 
 ANSWERS = ("file", "video", "hls")
@@ -67,9 +67,8 @@ def _boundaries(path: str, info: MediaInfo, kind: str) -> list[float]:
     if info.duration is None:
         raise media.MediaError(f"{os.path.basename(path)}: its length is unknown, so it cannot be converted.")
     if kind == "remux":
-        return keyframe_boundaries(
-            media.keyframes(path, Path(settings.DIRS.cache) / "keyframes"), info.duration
-        )
+        times = media.keyframes(path, info.video.index, Path(settings.DIRS.cache) / "keyframes")
+        return keyframe_boundaries(times, info.duration)
     return fixed_boundaries(info.duration)
 
 
@@ -169,7 +168,8 @@ def hls_segment(
         key,
         path,
         kind=kind,
-        audio=hls_audio(info),
+        video_stream=info.video.index,
+        audio_stream=info.audio[0].index if info.audio else None,
         boundaries=boundaries,
         duration=info.duration,
         number=index,
