@@ -66,6 +66,7 @@ class Conversion:
     stderr: IO[bytes] | None = None
     error: str | None = None
     runs: int = 0
+    requests: int = 0  # counts segment requests; only the latest may move the process elsewhere
     last_request: float = field(default_factory=time.monotonic)
     last_requested: int = 0
 
@@ -122,6 +123,8 @@ class Manager:
                 self._conversions[key] = conversion
             conversion.last_request = time.monotonic()
             conversion.last_requested = number
+            conversion.requests += 1
+            ticket = conversion.requests
             self._start_reaper()
         started: subprocess.Popen | None = None
         while True:
@@ -141,6 +144,10 @@ class Manager:
                 if not (
                     conversion.running() and conversion.first <= number <= conversion.position() + WAIT_AHEAD
                 ):
+                    if conversion.running() and ticket != conversion.requests:
+                        # A later request (a seek while this one waited) moved the process: the
+                        # player has given this segment up, so do not move the process back.
+                        raise MediaError(f"Segment {number} is no longer wanted: the viewer moved on.")
                     self._start(conversion, number)
                     started = conversion.process
             if time.monotonic() > deadline:
