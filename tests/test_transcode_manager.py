@@ -8,7 +8,7 @@ import psutil
 import pytest
 
 from server.transcode.manager import Manager
-from server.transcode.segments import fixed_boundaries
+from server.transcode.segments import Rendition, fixed_boundaries
 from tests.helpers import make_video
 from tests.transcode_media import repeat_video
 
@@ -32,16 +32,8 @@ def manager(tmp_path):
 
 
 def segment(manager: Manager, film: str, number: int):
-    return manager.segment(
-        Path(film).stem,
-        film,
-        kind="transcode",
-        video_stream=0,
-        audio_stream=1,
-        boundaries=fixed_boundaries(SECONDS),
-        duration=SECONDS,
-        number=number,
-    )
+    rendition = Rendition(film, "transcode", 0, 1, tuple(fixed_boundaries(SECONDS)), SECONDS)
+    return manager.segment(Path(film).stem, rendition, number)
 
 
 def test_a_segment_is_a_finished_mpegts_file(manager, films):

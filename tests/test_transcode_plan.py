@@ -6,6 +6,7 @@ from server.library.probe import MediaInfo, Stream
 from server.transcode import codecs
 from server.transcode.plan import BrowserCaps, plan_playback
 from server.transcode.segments import (
+    Rendition,
     ffmpeg_command,
     fixed_boundaries,
     keyframe_boundaries,
@@ -105,17 +106,9 @@ def test_playlist_target_duration_covers_the_longest_segment():
 
 
 def test_a_process_for_a_later_segment_seeks_there_and_cuts_relative_to_it():
+    rendition = Rendition("/v/film.mkv", "remux", 0, 1, (0.0, 3.84, 7.68, 11.52), 14.0)
     command = ffmpeg_command(
-        "ffmpeg",
-        "/v/film.mkv",
-        kind="remux",
-        video_stream=0,
-        audio_stream=1,
-        boundaries=[0.0, 3.84, 7.68, 11.52],
-        duration=14.0,
-        first=2,
-        segment_pattern="/c/remux-%d.ts",
-        list_path="/c/list.csv",
+        "ffmpeg", rendition, first=2, segment_pattern="/c/remux-%d.ts", list_path="/c/l.csv"
     )
     assert command[command.index("-ss") + 1] == "7.680000"
     assert command[command.index("-segment_times") + 1] == "3.840000"
@@ -124,18 +117,8 @@ def test_a_process_for_a_later_segment_seeks_there_and_cuts_relative_to_it():
 
 
 def test_transcode_forces_a_keyframe_at_every_segment_boundary():
-    command = ffmpeg_command(
-        "ffmpeg",
-        "/v/film.avi",
-        kind="transcode",
-        video_stream=0,
-        audio_stream=None,
-        boundaries=[0.0, 4.0],
-        duration=6.0,
-        first=0,
-        segment_pattern="/c/transcode-%d.ts",
-        list_path="/c/list.csv",
-    )
+    rendition = Rendition("/v/film.avi", "transcode", 0, None, (0.0, 2.0), 3.0)
+    command = ffmpeg_command("ffmpeg", rendition, first=0, segment_pattern="/c/t-%d.ts", list_path="/c/l.csv")
     assert "-ss" not in command
     assert command[command.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*2)"
     assert "-c:a" not in command
@@ -143,18 +126,8 @@ def test_transcode_forces_a_keyframe_at_every_segment_boundary():
 
 def test_streams_are_mapped_by_index_not_by_type():
     # An MP4's cover art is a video stream too, often the first one.
-    command = ffmpeg_command(
-        "ffmpeg",
-        "/v/film.mp4",
-        kind="transcode",
-        video_stream=1,
-        audio_stream=2,
-        boundaries=[0.0],
-        duration=1.0,
-        first=0,
-        segment_pattern="/c/transcode-%d.ts",
-        list_path="/c/list.csv",
-    )
+    rendition = Rendition("/v/film.mp4", "transcode", 1, 2, (0.0,), 1.0)
+    command = ffmpeg_command("ffmpeg", rendition, first=0, segment_pattern="/c/t-%d.ts", list_path="/c/l.csv")
     assert [command[i + 1] for i, arg in enumerate(command) if arg == "-map"] == ["0:1", "0:2"]
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from server.transcode.media import MediaError, require_ffmpeg
-from server.transcode.segments import ffmpeg_command
+from server.transcode.segments import Rendition, ffmpeg_command
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,7 @@ class Conversion:
     """One file being converted one way: its segment boundaries, finished segments, running process."""
 
     key: str
-    source: str
-    kind: str
-    video_stream: int
-    audio_stream: int | None
-    boundaries: list[float]
-    duration: float
+    rendition: Rendition
     directory: Path
     done: dict[int, Path] = field(default_factory=dict)
     process: subprocess.Popen | None = None
@@ -98,28 +93,13 @@ class Manager:
         self._lock = threading.RLock()
         self._reaper: threading.Thread | None = None
 
-    def segment(
-        self,
-        key: str,
-        source: str,
-        *,
-        kind: str,
-        video_stream: int,
-        audio_stream: int | None,
-        boundaries: list[float],
-        duration: float,
-        number: int,
-        timeout: float = SEGMENT_TIMEOUT,
-    ) -> Path:
+    def segment(self, key: str, rendition: Rendition, number: int, timeout: float = SEGMENT_TIMEOUT) -> Path:
         """The finished file of segment `number`, made now if needed. Raises MediaError."""
         deadline = time.monotonic() + timeout
         with self._lock:
             conversion = self._conversions.get(key)
             if conversion is None:
-                directory = self.root / key
-                conversion = Conversion(
-                    key, source, kind, video_stream, audio_stream, boundaries, duration, directory
-                )
+                conversion = Conversion(key, rendition, self.root / key)
                 self._conversions[key] = conversion
             conversion.last_request = time.monotonic()
             conversion.last_requested = number
@@ -174,21 +154,18 @@ class Manager:
         for victim in sorted(running, key=lambda c: c.last_request)[
             : max(0, len(running) - self.max_processes + 1)
         ]:
-            log.info("Ending the conversion of %s: at most %d at once", victim.source, self.max_processes)
+            log.info(
+                "Ending the conversion of %s: at most %d at once", victim.rendition.source, self.max_processes
+            )
             self._kill(victim)
         conversion.runs += 1
         run_dir = conversion.directory / f"run-{conversion.runs}"
         run_dir.mkdir(parents=True, exist_ok=True)
         command = ffmpeg_command(
             binary,
-            conversion.source,
-            kind=conversion.kind,
-            video_stream=conversion.video_stream,
-            audio_stream=conversion.audio_stream,
-            boundaries=conversion.boundaries,
-            duration=conversion.duration,
+            conversion.rendition,
             first=number,
-            segment_pattern=str(run_dir / f"{conversion.kind}-%d.ts"),
+            segment_pattern=str(run_dir / f"{conversion.rendition.kind}-%d.ts"),
             list_path=str(run_dir / "segments.csv"),
         )
         stderr = open(run_dir / "ffmpeg.log", "wb")  # noqa: SIM115 - closed in _kill/_collect
@@ -200,7 +177,11 @@ class Manager:
             stderr.close()
             raise MediaError(f"ffmpeg could not be started: {exc}") from exc
         log.info(
-            "ffmpeg %d: %s of %s from segment %d", process.pid, conversion.kind, conversion.source, number
+            "ffmpeg %d: %s of %s from segment %d",
+            process.pid,
+            conversion.rendition.kind,
+            conversion.rendition.source,
+            number,
         )
         conversion.process, conversion.first, conversion.run_dir, conversion.stderr = (
             process,
@@ -216,7 +197,9 @@ class Manager:
         if process is not None and process.poll() is not None:
             if process.returncode != 0:
                 conversion.error = self._failure(conversion)
-                log.warning("ffmpeg %d failed on %s: %s", process.pid, conversion.source, conversion.error)
+                log.warning(
+                    "ffmpeg %d failed on %s: %s", process.pid, conversion.rendition.source, conversion.error
+                )
             self._end_run(conversion)
 
     def _read_list(self, conversion: Conversion) -> None:
@@ -226,7 +209,9 @@ class Manager:
             listed = (conversion.run_dir / "segments.csv").read_text("ascii", errors="replace")
             for match in _LISTED.finditer(listed):
                 number = int(match.group(1))
-                conversion.done.setdefault(number, conversion.run_dir / f"{conversion.kind}-{number}.ts")
+                conversion.done.setdefault(
+                    number, conversion.run_dir / f"{conversion.rendition.kind}-{number}.ts"
+                )
 
     def _failure(self, conversion: Conversion) -> str:
         lines: list[str] = []
@@ -246,7 +231,12 @@ class Manager:
             process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
-            log.info("ffmpeg %d ended (%s of %s)", process.pid, conversion.kind, conversion.source)
+            log.info(
+                "ffmpeg %d ended (%s of %s)",
+                process.pid,
+                conversion.rendition.kind,
+                conversion.rendition.source,
+            )
         self._read_list(conversion)
         self._end_run(conversion)
 

@@ -14,6 +14,7 @@ video PTS/DTS; the re-encoded sound may start up to one AAC frame later after a 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 # The first frame and every seek wait for one whole segment to be encoded: 2 s segments halve that
 # wait against 4 s ones (720p HEVC here, load average 10: 1 s played after 2.4-3.5 s against 4.0-7.7 s).
@@ -75,28 +76,36 @@ def _seconds(value: float) -> str:
     return f"{math.ceil(value * 1_000_000) / 1_000_000:.6f}"
 
 
+@dataclass(frozen=True)
+class Rendition:
+    """One way of converting one file: what every process making its segments is told."""
+
+    source: str  # the file's path
+    kind: str  # "remux" (video copied) or "transcode"
+    video_stream: int  # stream indexes in the file
+    audio_stream: int | None
+    boundaries: tuple[float, ...]  # segment start times
+    duration: float
+
+
 def ffmpeg_command(
-    binary: str,
-    source: str,
-    *,
-    kind: str,
-    video_stream: int,
-    audio_stream: int | None,
-    boundaries: list[float],
-    duration: float,
-    first: int,
-    segment_pattern: str,
-    list_path: str,
+    binary: str, rendition: Rendition, *, first: int, segment_pattern: str, list_path: str
 ) -> list[str]:
-    """ffmpeg arguments that write segments `first`, `first`+1, ... of `source` as MPEG-TS files.
+    """ffmpeg arguments that write segments `first`, `first`+1, ... of the rendition as MPEG-TS files.
 
     `segment_pattern` is a printf pattern (`.../transcode-%d.ts`); each finished segment is appended
     to the CSV at `list_path`, which is how the server knows a segment is complete.
     """
-    start = boundaries[first]
+    source, kind, video_stream, audio_stream = (
+        rendition.source,
+        rendition.kind,
+        rendition.video_stream,
+        rendition.audio_stream,
+    )
+    start = rendition.boundaries[first]
     # The segment muxer takes cut times relative to this process's start. One past the end when
     # this is the last segment, or it would fall back to its own 2 s default.
-    cuts = [b - start for b in boundaries[first + 1 :]] or [duration - start + 3600]
+    cuts = [b - start for b in rendition.boundaries[first + 1 :]] or [rendition.duration - start + 3600]
     command = [binary, "-hide_banner", "-nostdin", "-v", "error"]
     if first > 0:
         command += ["-ss", _seconds(start)]

@@ -23,7 +23,7 @@ from server.streaming.responses import file_response
 from server.transcode import codecs, media
 from server.transcode.manager import manager
 from server.transcode.plan import BrowserCaps, plan_playback
-from server.transcode.segments import fixed_boundaries, keyframe_boundaries, playlist
+from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
 
 ANSWERS = ("file", "video", "hls")
 
@@ -164,16 +164,15 @@ def hls_segment(
     if index >= len(boundaries):
         raise Http404("No such segment.")
     key = hashlib.sha256(repr((media.identity(path), kind)).encode()).hexdigest()[:24]
-    segment = manager().segment(
-        key,
-        path,
+    rendition = Rendition(
+        source=path,
         kind=kind,
         video_stream=info.video.index,
         audio_stream=info.audio[0].index if info.audio else None,
-        boundaries=boundaries,
+        boundaries=tuple(boundaries),
         duration=info.duration,
-        number=index,
     )
+    segment = manager().segment(key, rendition, index)
     file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
     return file_response(request, file, "video/mp2t", filename=f"{kind}-{index}.ts")
 
