@@ -96,12 +96,6 @@ def ffmpeg_command(
     `segment_pattern` is a printf pattern (`.../transcode-%d.ts`); each finished segment is appended
     to the CSV at `list_path`, which is how the server knows a segment is complete.
     """
-    source, kind, video_stream, audio_stream = (
-        rendition.source,
-        rendition.kind,
-        rendition.video_stream,
-        rendition.audio_stream,
-    )
     start = rendition.boundaries[first]
     # The segment muxer takes cut times relative to this process's start. One past the end when
     # this is the last segment, or it would fall back to its own 2 s default.
@@ -110,11 +104,11 @@ def ffmpeg_command(
     if first > 0:
         command += ["-ss", _seconds(start)]
     # Streams by index: "0:v:0" can be a cover picture (an MKV attachment, MP4 cover art).
-    command += ["-i", source, "-map", f"0:{video_stream}"]
-    if audio_stream is not None:
-        command += ["-map", f"0:{audio_stream}"]
+    command += ["-i", rendition.source, "-map", f"0:{rendition.video_stream}"]
+    if rendition.audio_stream is not None:
+        command += ["-map", f"0:{rendition.audio_stream}"]
     command += ["-sn", "-dn", "-map_metadata", "-1"]
-    if kind == "remux":
+    if rendition.kind == "remux":
         command += ["-c:v", "copy"]
     else:
         command += [
@@ -123,7 +117,7 @@ def ffmpeg_command(
             "-vf", f"scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS:g})",
         ]  # fmt: skip
-    if audio_stream is not None:
+    if rendition.audio_stream is not None:
         # Always AAC, AAC included: a copied sound track starts at its own packet boundaries after a
         # seek (2.1 s early in an MP4 here), so segments from a seek would not fit their neighbours.
         command += ["-c:a", "aac", "-ac", "2", "-b:a", AUDIO_BITRATE]
