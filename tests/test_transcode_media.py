@@ -7,18 +7,32 @@ import json
 import pytest
 
 from server.library.probe import MediaInfo, Stream
-from server.transcode.media import keyframes, text_subtitles
+from server.transcode.matroska import cue_keyframes
+from server.transcode.media import _scan_keyframes, keyframes, text_subtitles
 from tests.helpers import make_video
+
+GOP = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50", "-sc_threshold", "0"]
+
+
+@pytest.fixture(scope="module", params=["mkv", "mp4"])
+def any_film(request, tmp_path_factory):
+    """The same film as Matroska (keyframes from its index) and MP4 (keyframes from a scan)."""
+    return make_video(tmp_path_factory.mktemp("films") / f"film.{request.param}", 6, video=GOP)
 
 
 @pytest.fixture(scope="module")
 def film(tmp_path_factory):
-    gop = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50", "-sc_threshold", "0"]
-    return make_video(tmp_path_factory.mktemp("films") / "film.mkv", 6, video=gop)
+    return make_video(tmp_path_factory.mktemp("films") / "film.mkv", 6, video=GOP)
 
 
-def test_keyframes_are_the_files_own(film, tmp_path):
-    assert keyframes(str(film), 0, tmp_path) == [0.0, 2.0, 4.0]
+def test_keyframes_are_the_files_own(any_film, tmp_path):
+    assert keyframes(str(any_film), 0, tmp_path) == [0.0, 2.0, 4.0]
+
+
+def test_matroska_index_agrees_with_a_packet_scan(tmp_path_factory):
+    # Keyframes every 1.92 s with scene cut detection on: nothing round about them.
+    film = make_video(tmp_path_factory.mktemp("films") / "busy.mkv", 12, video=[*GOP[:-4], "-g", "48"])
+    assert cue_keyframes(str(film)) == _scan_keyframes(str(film), 0)
 
 
 def test_keyframes_are_kept_for_the_next_run(film, tmp_path):

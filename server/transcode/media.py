@@ -17,6 +17,7 @@ from pathlib import Path
 
 from server.ffmpeg import ffmpeg_binary
 from server.library.probe import MediaInfo, ProbeError, probe
+from server.transcode.matroska import cue_keyframes
 from server.transcode.segments import parse_keyframes
 
 SCAN_TIMEOUT = 300
@@ -88,12 +89,13 @@ def _scan_keyframes(path: str, stream: int) -> list[float]:
 def keyframes(path: str, stream: int, cache_dir: Path) -> list[float]:
     """The keyframe times of video stream `stream` (its index in the file), in seconds from the start.
 
-    Reading them means reading the whole file, so they are kept in `cache_dir` across restarts.
+    Matroska files usually list them in their index (read in milliseconds); otherwise reading them
+    means reading the whole file, so they are kept in `cache_dir` across restarts.
     """
     target = cache_dir / (_cache_name(identity(path), "keyframes", stream) + ".json")
     with contextlib.suppress(OSError, ValueError):
         return [float(time) for time in json.loads(target.read_text("ascii"))]
-    times = _scan_keyframes(path, stream)
+    times = cue_keyframes(path) or _scan_keyframes(path, stream)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     partial.write_text(json.dumps(times), "ascii")
