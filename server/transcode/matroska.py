@@ -17,7 +17,8 @@ SEEK_HEAD, SEEK, SEEK_ID, SEEK_POSITION = 0x114D9B74, 0x4DBB, 0x53AB, 0x53AC
 INFO, TIMESTAMP_SCALE = 0x1549A966, 0x2AD7B1
 TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_TYPE = 0x1654AE6B, 0xAE, 0xD7, 0x83
 CUES, CUE_POINT, CUE_TIME, CUE_TRACK_POSITIONS, CUE_TRACK = 0x1C53BB6B, 0xBB, 0xB3, 0xB7, 0xF7
-CLUSTER = 0x1F43B675
+CLUSTER, CLUSTER_TIMESTAMP, SIMPLE_BLOCK, BLOCK_GROUP, BLOCK = 0x1F43B675, 0xE7, 0xA3, 0xA0, 0xA1
+FIRST_CLUSTER_BYTES = 1024 * 1024
 VIDEO_TRACK = 1
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # a Cues element of a very long film is a few MB
 
@@ -97,6 +98,7 @@ def _cue_keyframes(file: BinaryIO) -> list[float] | None:
     # others (attachments, tags) are skipped unread.
     found: dict[int, bytes] = {}
     positions: dict[int, int] = {}
+    first_block = None
     position = segment_start
     size = os.fstat(file.fileno()).st_size
     while position < size:
@@ -105,6 +107,7 @@ def _cue_keyframes(file: BinaryIO) -> list[float] | None:
         element, offset = _vint(head, 0, keep_marker=True)
         length, offset = _vint(head, offset, keep_marker=False)
         if element == CLUSTER:
+            first_block = _first_timestamp(file, position + offset, length)
             break
         if element in (SEEK_HEAD, INFO, TRACKS, CUES):
             found[element] = _read_element(file, position)[1]
@@ -158,9 +161,33 @@ def _cue_keyframes(file: BinaryIO) -> list[float] | None:
                     if inner == CUE_TRACK:
                         tracks_here.append(_uint(cues, inner_start, inner_end))
         if time is not None and video[0] in tracks_here:
-            times.append(time * scale / 1e9)
-    times.sort()
-    # ffmpeg's times count from the file's start; a first cue at 0 means the two agree.
-    if not times or times[0] != 0:
+            times.append(time)
+    if not times or first_block is None:
         return None
-    return times
+    # ffmpeg counts times from the file's start (the earliest block of any track), cues from 0.
+    times = sorted(round((time - first_block) * scale / 1e9, 9) for time in times)
+    return times if times[0] >= 0 else None
+
+
+def _first_timestamp(file: BinaryIO, data_start: int, size: int) -> int | None:
+    """The earliest block timestamp (in TimestampScale units) near the start of the first Cluster."""
+    file.seek(data_start)
+    data = file.read(min(size, FIRST_CLUSTER_BYTES))
+    cluster_time = None
+    earliest = None
+    try:
+        for element, start, end in _elements(data):
+            if element == CLUSTER_TIMESTAMP:
+                cluster_time = _uint(data, start, end)
+            blocks = [(start, end)] if element == SIMPLE_BLOCK else []
+            if element == BLOCK_GROUP:
+                blocks = [(s, t) for e, s, t in _elements(data, start, end) if e == BLOCK]
+            for block_start, block_end in blocks:
+                _, offset = _vint(data, block_start, keep_marker=False)  # the track number
+                if cluster_time is None or offset + 2 > block_end:
+                    continue
+                time = cluster_time + int.from_bytes(data[offset : offset + 2], "big", signed=True)
+                earliest = time if earliest is None else min(earliest, time)
+    except _Malformed:
+        pass  # the window ended inside an element: the blocks before it are enough
+    return earliest
