@@ -1,4 +1,8 @@
-"""Start Django in this process: settings, database migrations, the WSGI application."""
+"""Start Django in this process: settings, database migrations, the WSGI application, background work.
+
+The library scanner starts here (not in an AppConfig.ready) so that management commands such as
+`makemigrations` never start it: only a process that serves requests scans.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,41 @@ import threading
 
 _ready = threading.Lock()
 _application = None
+_django_ready = False
 
 
-def wsgi_application():
-    """Set Django up once (settings from code, migrations applied) and return the WSGI app."""
-    global _application
+def setup_django() -> None:
+    """Configure Django from server.settings and apply migrations (once per process; no scanner)."""
+    global _django_ready
     with _ready:
-        if _application is None:
+        if not _django_ready:
             os.environ["DJANGO_SETTINGS_MODULE"] = "server.settings"
             import django
             from django.core.management import call_command
-            from django.core.wsgi import get_wsgi_application
 
             django.setup()
             call_command("migrate", interactive=False, verbosity=0)
+            _django_ready = True
+
+
+def wsgi_application():
+    """Set Django up once (settings from code, migrations applied), start the scanner, return the app."""
+    global _application
+    setup_django()
+    with _ready:
+        if _application is None:
+            from django.core.wsgi import get_wsgi_application
+
             _application = get_wsgi_application()
+
+            from server.library import scanner
+
+            scanner.start()
         return _application
+
+
+def stop_background_work() -> None:
+    """Stop the library scanner and its workers (the server is stopping)."""
+    from server.library import scanner
+
+    scanner.stop()

@@ -119,6 +119,9 @@ class ServerHandle:
                     channel.handle_close()
             time.sleep(0.01)
         self._thread.join(timeout)
+        from server.app import stop_background_work
+
+        stop_background_work()
 
 
 def start(host: str, port: int, *, access_key: str) -> ServerHandle:

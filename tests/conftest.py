@@ -54,3 +54,24 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def django_home(tmp_path_factory) -> Path:
+    """Django set up in this test process (settings, migrated SQLite under a fresh COUCHCAST_HOME), for
+    tests that call the library's plain functions directly. No scanner thread runs."""
+    home = tmp_path_factory.mktemp("django-home")
+    os.environ.setdefault("COUCHCAST_HOME", str(home))
+    from server.app import setup_django
+
+    setup_django()
+    return Path(os.environ["COUCHCAST_HOME"])
+
+
+@pytest.fixture(scope="module")
+def library_server(library, tmp_path_factory) -> LiveServer:
+    """A server of its own for the test module's `library` fixture, so the watch progress and file
+    changes a module makes never leak into other modules' servers."""
+    live = start_server([library], tmp_path_factory.mktemp("home"))
+    yield live
+    live.stop()

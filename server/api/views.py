@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+import json
+import math
 
-from server.library import folders
-from server.library.listing import Entry, list_directory
-from server.library.paths import NotShared, resolve_dir
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from server.library import catalog, folders, index, progress
+from server.library.paths import NotShared, resolve_dir, resolve_media
+
+MAX_PROGRESS_BODY = 4096
 
 
 def error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
-
-
-def item_json(folder_id: int, entry: Entry) -> dict:
-    if entry.type == "dir":
-        return {"name": entry.name, "path": entry.path, "type": "dir"}
-    return {
-        "name": entry.name,
-        "path": entry.path,
-        "type": entry.type,
-        "size": entry.size,
-        "modified": entry.modified.isoformat() if entry.modified else None,
-        "stream_url": reverse("media", args=[folder_id, entry.path]),
-        "thumbnail_url": None,
-        "duration": None,
-        "subtitles": [
-            {
-                "label": sub.label,
-                "language": sub.language,
-                "url": reverse("subtitle", args=[folder_id, sub.path]),
-            }
-            for sub in entry.subtitles
-        ],
-    }
 
 
 @csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
@@ -53,8 +33,46 @@ def folder_items(request: HttpRequest, folder_id: int) -> JsonResponse:
         return error("No shared folder with this id.", 404)
     relpath = request.GET.get("path", "").rstrip("/")
     try:
-        real_root, real_dir = resolve_dir(share.path, relpath)
+        _, real_dir = resolve_dir(share.path, relpath)
     except NotShared:
         return error("No such folder in this shared folder.", 404)
-    entries = list_directory(real_root, real_dir, relpath)
-    return JsonResponse({"items": [item_json(folder_id, e) for e in entries]})
+    subfolders = index.refresh_directory(share, real_dir, relpath)
+    contents = catalog.folder_contents(share, relpath, subfolders, request.GET.get("sort", "name"))
+    dirs = [{"name": d.name, "path": d.path, "type": "dir"} for d in contents.subfolders]
+    return JsonResponse({"items": dirs + [item.to_json() for item in contents.items]})
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+@require_POST
+def save_progress(request: HttpRequest) -> JsonResponse:
+    """Where a file was left off: `{"folder_id", "path", "position", "duration", "ended"}`.
+
+    Protected by Django's CSRF check (the page sends its token as X-CSRFToken): the key cookie is
+    SameSite=Lax, but another web page on the same computer (another port) counts as same-site.
+    """
+    if len(request.body) > MAX_PROGRESS_BODY:
+        return error("Request too large.", 413)
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return error("The body must be JSON.", 400)
+    if not isinstance(data, dict):
+        return error("The body must be a JSON object.", 400)
+    folder_id, path = data.get("folder_id"), data.get("path")
+    position, duration = _seconds(data.get("position")), _seconds(data.get("duration"))
+    if not isinstance(folder_id, int) or not isinstance(path, str) or position is None:
+        return error('"folder_id" (number), "path" (text) and "position" (seconds) are needed.', 400)
+    share = folders.available(folder_id)
+    if share is None:
+        return error("No shared folder with this id.", 404)
+    try:
+        resolve_media(share.path, path)
+    except NotShared:
+        return error("No such file in this shared folder.", 404)
+    saved = progress.record(folder_id, path, position, duration, bool(data.get("ended")))
+    return JsonResponse({"position": saved.position, "watched": saved.watched})

@@ -16,11 +16,13 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_TIMING = re.compile(
-    r"^\s*(\d+:)?(\d{1,2}):(\d{1,2})[,.:](\d{1,3})\s*-->\s*(\d+:)?(\d{1,2}):(\d{1,2})[,.:](\d{1,3})(.*)$"
-)
+# "00:00:01,000", "1:02:03,5", "00:01.000", "00:00:01" (hours, fraction optional; comma, dot or colon).
+_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[,.:](\d{1,3}))?"
+_TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?$")
 # Tags WebVTT has no meaning for: <font ...>, ASS overrides such as {\an8} or {\i1}.
 _UNSUPPORTED_TAGS = re.compile(r"</?font[^>]*>|\{\\[^}]*\}", re.IGNORECASE)
+# <B>, <I>, <U> from old rips: WebVTT's tags are lower case only.
+_STYLE_TAGS = re.compile(r"<(/?)([BIU])>")
 
 
 def decode(data: bytes) -> str:
@@ -38,9 +40,9 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _timestamp(hours: str | None, minutes: str, seconds: str, fraction: str) -> str:
-    millis = int(fraction.ljust(3, "0")[:3])
-    return f"{int(hours[:-1]) if hours else 0:02d}:{int(minutes):02d}:{int(seconds):02d}.{millis:03d}"
+def _timestamp(hours: str | None, minutes: str, seconds: str, fraction: str | None) -> str:
+    millis = int((fraction or "0").ljust(3, "0")[:3])  # ",5" is half a second, not 5 ms
+    return f"{int(hours or 0):02d}:{int(minutes):02d}:{int(seconds):02d}.{millis:03d}"
 
 
 def srt_to_vtt(text: str) -> str:
@@ -51,12 +53,25 @@ def srt_to_vtt(text: str) -> str:
         timing = _TIMING.match(line)
         if timing:
             g = timing.groups()
-            start = _timestamp(g[0], g[1], g[2], g[3])
-            end = _timestamp(g[4], g[5], g[6], g[7])
-            out.append(f"{start} --> {end}")
+            _separate_cue(out)
+            out.append(f"{_timestamp(*g[0:4])} --> {_timestamp(*g[4:8])}")
         else:
-            out.append(_UNSUPPORTED_TAGS.sub("", line).replace("-->", "->"))
+            text = _STYLE_TAGS.sub(
+                lambda m: f"<{m.group(1)}{m.group(2).lower()}>", _UNSUPPORTED_TAGS.sub("", line)
+            )
+            out.append(text.replace("-->", "->") if text.strip() else "")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _separate_cue(out: list[str]) -> None:
+    """A cue starts after a blank line; SubRip files that forget it still get one (before the cue number)."""
+    if out[-1] == "":
+        return
+    if out[-1].strip().isdigit():
+        if out[-2] != "":
+            out.insert(len(out) - 1, "")
+        return
+    out.append("")
 
 
 def to_vtt(data: bytes, suffix: str) -> str:

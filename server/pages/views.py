@@ -2,26 +2,168 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import functools
+import os
+
+import segno
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from server import network
 from server.access import keys
-from server.library import folders
+from server.ffmpeg import ffmpeg_binary
+from server.library import catalog, folders, index
+from server.library.describe import thumbnail_cache
+from server.library.paths import NotShared, resolve_dir, resolve_media
+from server.streaming.responses import file_response
+
+RECENT_LIMIT = 12
+PLACEHOLDER_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9" fill="#1d252e"/>'
+    '<path d="M6.5 2.8v3.4L9.6 4.5z" fill="#3a4756"/></svg>'
+)
+
+
+def _available_shares() -> list[folders.Share]:
+    shares = [s for s in folders.shared() if s.available]
+    for share in shares:
+        index.ensure_scanned(share)
+    return shares
+
+
+def _page_context() -> dict:
+    return {"thumbnails_off": ffmpeg_binary() is None}
+
+
+@functools.lru_cache(maxsize=8)
+def _qr_data_uri(url: str) -> str:
+    return segno.make(url, error="m").svg_data_uri(scale=5, border=3, dark="#000", light="#fff")
+
+
+def _phone_link(request: HttpRequest) -> dict:
+    try:
+        port = int(request.META.get("SERVER_PORT", ""))
+    except ValueError:
+        port = request.get_port()
+    url = network.phone_url(int(port), keys.current_key())
+    return {"url": url, "qr": _qr_data_uri(url)}
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/home.html", {"shares": [s for s in folders.shared()]})
+    all_shares = folders.shared()
+    shares = _available_shares()
+    recent = catalog.recently_added(shares, RECENT_LIMIT)
+    context = {
+        **_page_context(),
+        "all_shares": all_shares,
+        "shares": [(s, catalog.folder_url(s.id)) for s in shares],
+        "continue_watching": catalog.continue_watching(shares),
+        "recent": recent,
+        "phone": _phone_link(request),
+    }
+    return render(request, "pages/home.html", context)
+
+
+def _share_or_404(folder_id: int) -> folders.Share:
+    share = folders.available(folder_id)
+    if share is None:
+        raise Http404("No such shared folder.")
+    index.ensure_scanned(share)
+    return share
+
+
+@require_safe
+def folder(request: HttpRequest, folder_id: int, relpath: str = "") -> HttpResponse:
+    share = _share_or_404(folder_id)
+    relpath = relpath.rstrip("/")
+    try:
+        _, real_dir = resolve_dir(share.path, relpath)
+    except NotShared as exc:
+        raise Http404("No such folder.") from exc
+    subfolders = index.refresh_directory(share, real_dir, relpath)
+    sort = request.GET.get("sort", "name")
+    sort = sort if sort in catalog.SORTS else "name"
+    contents = catalog.folder_contents(share, relpath, subfolders, sort)
+    context = {**_page_context(), "contents": contents, "sort": sort, "sorts": catalog.SORTS.items()}
+    return render(request, "pages/folder.html", context)
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    results = catalog.search(_available_shares(), query) if query else []
+    return render(request, "pages/search.html", {**_page_context(), "query": query, "results": results})
+
+
+@require_safe
+def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
+    share = _share_or_404(folder_id)
+    directory = relpath.rpartition("/")[0]
+    try:
+        resolve_media(share.path, relpath)
+        _, real_dir = resolve_dir(share.path, directory)
+    except NotShared as exc:
+        raise Http404("No such file.") from exc
+    index.refresh_directory(share, real_dir, directory)
+    item = catalog.find(share, relpath)
+    if item is None:
+        raise Http404("No such file.")
+    before, after = catalog.neighbours(share, item)
+    player = {
+        **item.to_json(),
+        "folder_id": share.id,
+        "mime": item.mime,
+        "resume": item.position,
+        "previous_url": before.watch_url if before else None,
+        "next_url": after.watch_url if after else None,
+        "next_title": after.title if after else None,
+        "progress_url": "/api/progress",
+        "csrf_token": get_token(request),
+    }
+    context = {
+        **_page_context(),
+        "item": item,
+        "player": player,
+        "previous": before,
+        "next": after,
+        "folder_url": catalog.folder_url(share.id, directory),
+        "folder_name": directory.rpartition("/")[2] or share.name,
+    }
+    return render(request, "pages/player.html", context)
+
+
+@require_safe
+def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
+    """A file's thumbnail from the cache, or a placeholder while there is none (never made here)."""
+    share = folders.available(folder_id)
+    if share is None:
+        raise Http404("No such shared folder.")
+    try:
+        real_path = resolve_media(share.path, relpath)
+        stat = os.stat(real_path)
+    except (NotShared, OSError) as exc:
+        raise Http404("No such file.") from exc
+    cache = thumbnail_cache()
+    image_path = cache.image_path(cache.key(real_path, stat.st_size, stat.st_mtime_ns))
+    try:
+        image = open(image_path, "rb")  # noqa: SIM115 - file_response owns and closes it
+    except OSError:
+        response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
+        response["Cache-Control"] = "no-store"
+        return response
+    response = file_response(request, image, "image/jpeg", filename=f"{os.path.basename(relpath)}.jpg")
+    # The URL carries the cache key (?v=), so a changed file gets a new URL: cache for long.
+    response["Cache-Control"] = "private, max-age=2592000, immutable"
+    return response
 
 
 @require_safe
 def pair(request: HttpRequest) -> HttpResponse:
     """The phone link: a big QR code of the chosen LAN address (`?address=`), and every candidate."""
-    import segno
-
     port = int(request.META.get("SERVER_PORT") or request.get_port())
     addresses = network.lan_addresses()
     chosen = next(

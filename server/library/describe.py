@@ -1,0 +1,56 @@
+"""Fill in what ffmpeg knows about an indexed file: its streams, duration and thumbnail.
+
+Runs on the scanner's small worker pool, one file at a time per worker, never on a request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from server.dirs import user_dirs
+from server.library import folders
+from server.library.models import MediaFile
+from server.library.paths import NotShared, resolve_media
+from server.library.probe import ProbeError, probe
+from server.library.thumbnails import ThumbnailCache, ThumbnailError
+
+log = logging.getLogger(__name__)
+
+
+def thumbnail_cache() -> ThumbnailCache:
+    return ThumbnailCache(user_dirs().cache / "thumbnails")
+
+
+def describe(media_id: int) -> None:
+    """Probe one file and make its thumbnail; a file ffmpeg cannot read is marked failed, not retried."""
+    try:
+        media = MediaFile.objects.get(id=media_id, info=MediaFile.Info.PENDING)
+    except MediaFile.DoesNotExist:
+        return  # removed, changed again, or done by now
+    share = folders.available(media.folder_id)
+    if share is None:
+        return
+    try:
+        real_path = resolve_media(share.path, media.path)
+    except NotShared:
+        return  # gone since the scan; the next scan drops the row
+    info, duration, thumbnail = MediaFile.Info.READY, None, ""
+    probe_json = None
+    try:
+        media_info = probe(real_path)
+        duration, probe_json = media_info.duration, media_info.to_json()
+        if media_info.video is not None:
+            cache = thumbnail_cache()
+            key = cache.key(real_path, media.size, media.mtime_ns)
+            try:
+                cache.make(real_path, key, duration)
+                thumbnail = key
+            except ThumbnailError as exc:
+                log.info("No thumbnail: %s", exc)
+    except ProbeError as exc:
+        log.info("Not described: %s", exc)
+        info = MediaFile.Info.FAILED
+    # Only if the row still describes the same bytes: a change during the probe wins.
+    MediaFile.objects.filter(
+        id=media.id, size=media.size, mtime_ns=media.mtime_ns, info=MediaFile.Info.PENDING
+    ).update(info=info, duration=duration, probe=probe_json, thumbnail=thumbnail)

@@ -1,0 +1,114 @@
+"""The subtitle converter: any common encoding in, UTF-8 WebVTT the browser takes out."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from server.library.subtitles import decode, srt_to_vtt, to_vtt
+
+SRT = (
+    "1\n00:00:01,000 --> 00:00:02,500\nCafé crème, naïve façade\n\n"
+    "2\n00:00:03,000 --> 00:00:04,000\nÀ bientôt\n"
+)
+
+
+def cues(vtt: str) -> list[tuple[str, str]]:
+    """(timing line, text) for each cue of a WebVTT text."""
+    blocks = vtt.split("\n\n")
+    assert blocks[0] == "WEBVTT"
+    found = []
+    for block in blocks[1:]:
+        lines = [line for line in block.split("\n") if line]
+        timing = next(i for i, line in enumerate(lines) if "-->" in line)
+        found.append((lines[timing], "\n".join(lines[timing + 1 :])))
+    return found
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SRT.encode("utf-8"),
+        codecs.BOM_UTF8 + SRT.encode("utf-8"),
+        codecs.BOM_UTF16_LE + SRT.encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + SRT.encode("utf-16-be"),
+        SRT.encode("utf-16-le"),
+        SRT.encode("utf-16-be"),
+        SRT.encode("cp1252"),
+        SRT.encode("latin-1"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16le-bom", "utf16be-bom", "utf16le", "utf16be", "cp1252", "latin1"],
+)
+def test_every_common_encoding_decodes_to_the_same_text(data):
+    assert decode(data) == SRT
+
+
+def test_cp1252_only_characters_survive():
+    text = "1\n00:00:01,000 --> 00:00:02,000\n“Quotes” – and € sign\n"
+    assert "“Quotes” – and € sign" in to_vtt(text.encode("cp1252"), ".srt")
+
+
+def test_srt_becomes_webvtt_with_dot_millisecond_timings():
+    assert cues(srt_to_vtt(SRT)) == [
+        ("00:00:01.000 --> 00:00:02.500", "Café crème, naïve façade"),
+        ("00:00:03.000 --> 00:00:04.000", "À bientôt"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timing", "expected"),
+    [
+        ("1:02:03,5 --> 1:02:04,25", "01:02:03.500 --> 01:02:04.250"),
+        ("00:00:01.000 --> 00:00:02.000", "00:00:01.000 --> 00:00:02.000"),
+        ("00:01,200 --> 00:02,300", "00:00:01.200 --> 00:00:02.300"),
+        ("00:00:01 --> 00:00:02", "00:00:01.000 --> 00:00:02.000"),
+        ("0:0:1,000-->0:0:2,000", "00:00:01.000 --> 00:00:02.000"),
+        ("00:00:01,000 --> 00:00:02,000  X1:100 X2:600 Y1:10 Y2:50", "00:00:01.000 --> 00:00:02.000"),
+    ],
+    ids=["short-hours-one-digit-fraction", "dots", "no-hours", "no-fraction", "no-spaces", "coordinates"],
+)
+def test_odd_timings_are_normalised(timing, expected):
+    assert cues(srt_to_vtt(f"1\n{timing}\nText\n"))[0][0] == expected
+
+
+def test_crlf_and_cr_line_ends_are_handled():
+    assert cues(srt_to_vtt(SRT.replace("\n", "\r\n"))) == cues(srt_to_vtt(SRT))
+    assert cues(srt_to_vtt(SRT.replace("\n", "\r"))) == cues(srt_to_vtt(SRT))
+
+
+def test_missing_trailing_blank_line_keeps_the_last_cue():
+    vtt = srt_to_vtt("1\n00:00:01,000 --> 00:00:02,000\nLast words")
+    assert cues(vtt) == [("00:00:01.000 --> 00:00:02.000", "Last words")]
+    assert vtt.endswith("Last words\n")
+
+
+def test_missing_blank_line_between_cues_still_gives_two_cues():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nOne\n2\n00:00:03,000 --> 00:00:04,000\nTwo\n"
+    assert [text for _, text in cues(srt_to_vtt(text))] == ["One", "Two"]
+
+
+def test_styling_tags_webvtt_knows_are_kept_and_lower_cased():
+    vtt = srt_to_vtt("1\n00:00:01,000 --> 00:00:02,000\n<i>soft</i> <B>loud</B> <u>under</u>\n")
+    assert cues(vtt)[0][1] == "<i>soft</i> <b>loud</b> <u>under</u>"
+
+
+def test_font_tags_and_ass_overrides_are_dropped():
+    vtt = srt_to_vtt('1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<font color="#ffff00">Top</font>\n')
+    assert cues(vtt)[0][1] == "Top"
+
+
+def test_an_arrow_in_the_text_cannot_start_a_cue():
+    vtt = srt_to_vtt("1\n00:00:01,000 --> 00:00:02,000\nleft --> right\n")
+    assert cues(vtt)[0][1] == "left -> right"
+
+
+def test_whitespace_only_separator_lines_still_separate_cues():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nOne\n   \n2\n00:00:03,000 --> 00:00:04,000\nTwo\n"
+    assert [text for _, text in cues(srt_to_vtt(text))] == ["One", "Two"]
+
+
+def test_vtt_files_pass_through_without_their_bom():
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHi\n"
+    assert to_vtt(codecs.BOM_UTF8 + vtt.encode(), ".vtt") == vtt
+    assert to_vtt(codecs.BOM_UTF16_LE + vtt.encode("utf-16-le"), ".VTT") == vtt
