@@ -122,6 +122,18 @@ def test_seeking_to_8s_plays_on_from_there(player, films_server, name, kind):
     assert player.evaluate("() => document.getElementById('player').currentTime") >= 8
 
 
+def test_the_library_player_page_plays_an_mkv_with_ac3_through_a_remux(chromium, films_server):
+    context = chromium.new_context()
+    context.add_cookies([{"name": "couchcast_key", "value": films_server.key, "url": films_server.url}])
+    page = context.new_page()
+    try:
+        page.goto(f"{films_server.url}/watch/{folder_id(films_server)}/film.mkv?autoplay=1")
+        page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=60_000)
+        assert page.evaluate("() => document.getElementById('video').dataset.playback") == "remux"
+    finally:
+        context.close()
+
+
 def test_a_browser_without_native_hls_plays_through_hls_js(player, films_server):
     if not HLS_JS.exists():
         pytest.fail("hls.js is missing: run scripts/fetch-hlsjs.sh (scripts/test-all.sh does)")
