@@ -30,6 +30,8 @@ X264_PRESET = "ultrafast"
 X264_CRF = "23"
 X264_MAXRATE = "8M"
 AUDIO_BITRATE = "160k"
+# Seconds of sound left out at the start of a process that starts at a seek (see ffmpeg_command).
+AUDIO_GAP_AFTER_SEEK = 0.15
 # Seconds added to every timestamp in the segments (see ffmpeg_command).
 TIMESTAMP_BASE = 10.0
 
@@ -121,6 +123,12 @@ def ffmpeg_command(
         # Always AAC, AAC included: a copied sound track starts at its own packet boundaries after a
         # seek (2.1 s early in an MP4 here), so segments from a seek would not fit their neighbours.
         command += ["-c:a", "aac", "-ac", "2", "-b:a", AUDIO_BITRATE]
+        if first > 0:
+            # The muxer puts sound packets up to a few tens of ms past a cut into the segment before
+            # it; a segment from a seek that followed one from another process would then overlap it
+            # ("Parsed buffers not in DTS sequence" in Chromium). Starting its sound a little later
+            # leaves a gap instead, which players bridge.
+            command += ["-af", f"atrim=start={AUDIO_GAP_AFTER_SEEK}"]
     # Every process shifts its output by the same base plus its start, so no packet is ever
     # before 0 and the muxers never shift timestamps on their own (they did for x264's B-frames:
     # segment 0 then overlapped segment 1 and Chromium stopped with "buffers not in DTS sequence").
