@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from server.library import folders
+from server.library.models import MediaFile
 from server.library.paths import NotShared, resolve_media
 from server.library.probe import MediaInfo
 from server.streaming.responses import file_response
@@ -61,6 +62,20 @@ def _shared_file(folder_id: int | str, relpath: str) -> str:
         return resolve_media(share.path, relpath)
     except NotShared as exc:
         raise Http404("No such file.") from exc
+
+
+def _media_info(folder_id: int | str, relpath: str, path: str) -> MediaInfo:
+    """The file's streams: from the library index when it has probed this very version of the file,
+    else probed here (and cached by path, size and mtime)."""
+    media.require_ffmpeg()  # converting needs it even when the index already knows the file
+    _, size, mtime_ns = media.identity(path)
+    indexed = (
+        MediaFile.objects.filter(folder_id=int(folder_id), path=relpath, size=size, mtime_ns=mtime_ns)
+        .exclude(probe=None)
+        .values_list("probe", flat=True)
+        .first()
+    )
+    return MediaInfo.from_json(indexed) if indexed else media.media_info(path)
 
 
 def _boundaries(path: str, info: MediaInfo, kind: str) -> list[float]:
@@ -114,7 +129,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
     }
     info = None
     try:
-        info = media.media_info(path)
+        info = _media_info(folder_id, relpath, path)
     except media.MediaError as exc:
         body["problem"] = str(exc)
     except OSError:
@@ -138,7 +153,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
 
 def _conversion(folder_id: str, relpath: str, kind: str) -> tuple[str, MediaInfo, list[float]]:
     path = _shared_file(folder_id, relpath)
-    info = media.media_info(path)
+    info = _media_info(folder_id, relpath, path)
     if not _convertible(info, kind):
         raise Http404("This file is not converted this way.")
     return path, info, _boundaries(path, info, kind)
@@ -181,7 +196,7 @@ def hls_segment(
 @_json_errors("No such subtitle track.")
 def hls_subtitle(request: HttpRequest, folder_id: str, relpath: str, number: str) -> HttpResponseBase:
     path = _shared_file(folder_id, relpath)
-    info = media.media_info(path)
+    info = _media_info(folder_id, relpath, path)
     if int(number) not in media.text_subtitles(info):
         raise Http404("No such subtitle track.")
     vtt = media.subtitle_vtt(path, int(number), Path(settings.DIRS.cache) / "subtitles")
