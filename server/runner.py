@@ -197,6 +197,9 @@ class ServerHandle:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection (streams end at once), stop the workers, join the thread."""
+        from server.transcode.manager import stop_all
+
+        stop_all()  # no ffmpeg process outlives the server
         server = self._server
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         # Closing every channel empties waitress's socket map, which ends its loop in run().

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "server.access",
     "server.library",
     "server.streaming",
+    "server.transcode",
     "server.api",
     "server.pages",
 ]

@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("server.streaming.urls")),
     path("", include("server.api.urls")),
+    path("", include("server.transcode.urls")),
     path("", include("server.pages.urls")),
 ]
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Puts hls.js (for browsers without native HLS: desktop Firefox, older Chromium) into the static files,
+# from the npm registry at a pinned version. The file is never committed: run this before building
+# the wheel or the executable (both carry server/**/static/**), and before the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HLS_JS_VERSION=1.7.4
+TARGET=server/transcode/static/couchcast/vendor
+npm install --silent --no-audit --no-fund --no-save --prefix build/npm "hls.js@${HLS_JS_VERSION}"
+mkdir -p "$TARGET"
+cp build/npm/node_modules/hls.js/dist/hls.min.js "$TARGET/hls.min.js"
+cp build/npm/node_modules/hls.js/LICENSE "$TARGET/hls.js-LICENSE.txt"
+echo "hls.js ${HLS_JS_VERSION} -> $TARGET/hls.min.js"

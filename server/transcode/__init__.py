@@ -1,0 +1,1 @@
+"""Playing files a browser cannot: direct play, remux or transcode per file and per browser, over HLS."""

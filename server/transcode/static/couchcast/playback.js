@@ -1,0 +1,126 @@
+/* Couchcast.startPlayback(video, item): play a library file in a <video>, converted when needed.
+ *
+ * item is {folder: <shared folder id>, path: "<path in that folder>"}. The server says which MIME
+ * strings describe the file; this asks the browser about them (canPlayType, MediaSource), sends the
+ * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
+ * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
+ * Returns a promise of the server's answer ({plan: {kind, reason, url}, subtitles, problem, ...}).
+ * It also takes over Couchcast.setSource, the player page's one hook for choosing a source.
+ */
+(function () {
+  "use strict";
+
+  var HLS_TYPE = "application/vnd.apple.mpegurl";
+  var HLS_JS = "/static/couchcast/vendor/hls.min.js";
+  var hlsJsLoading = null;
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw new Error(body.error || "The server answered " + response.status);
+        return body;
+      });
+    });
+  }
+
+  function plays(video, type) {
+    if (!type) return false;
+    if (video.canPlayType(type) !== "") return true;
+    return Boolean(window.MediaSource && MediaSource.isTypeSupported(type));
+  }
+
+  // hls.js is only fetched by browsers without native HLS; a build without it falls back to direct play.
+  function loadHlsJs() {
+    if (window.Hls) return Promise.resolve(window.Hls);
+    if (!hlsJsLoading) {
+      hlsJsLoading = new Promise(function (resolve) {
+        var script = document.createElement("script");
+        script.src = HLS_JS;
+        script.onload = function () { resolve(window.Hls || null); };
+        script.onerror = function () { resolve(null); };
+        document.head.appendChild(script);
+      });
+    }
+    return hlsJsLoading;
+  }
+
+  function hlsSupport(video) {
+    if (video.canPlayType(HLS_TYPE) !== "") return Promise.resolve("native");
+    if (!window.MediaSource) return Promise.resolve(null);
+    return loadHlsJs().then(function (Hls) {
+      return Hls && Hls.isSupported() ? "hls.js" : null;
+    });
+  }
+
+  function detach(video) {
+    if (video.couchcastHls) {
+      video.couchcastHls.destroy();
+      video.couchcastHls = null;
+    }
+    Array.prototype.forEach.call(video.querySelectorAll("track[data-couchcast]"), function (track) {
+      track.remove();
+    });
+  }
+
+  function addSubtitles(video, subtitles) {
+    subtitles.forEach(function (subtitle) {
+      var track = document.createElement("track");
+      track.kind = "subtitles";
+      track.src = subtitle.url;
+      track.label = subtitle.label;
+      if (subtitle.language) track.srclang = subtitle.language;
+      track.setAttribute("data-couchcast", "");
+      video.appendChild(track);
+    });
+  }
+
+  function startPlayback(video, item) {
+    var base = "/api/playback/" + encodeURIComponent(item.folder) + "?path=" + encodeURIComponent(item.path);
+    detach(video);
+    return Promise.all([getJSON(base), hlsSupport(video)]).then(function (results) {
+      var info = results[0];
+      var hls = results[1];
+      var answers = {
+        file: plays(video, info.types.file) ? "1" : "0",
+        video: plays(video, info.types.video) ? "1" : "0",
+        hls: hls ? "1" : "0",
+      };
+      var query = Object.keys(answers).map(function (name) { return name + "=" + answers[name]; }).join("&");
+      return getJSON(base + "&" + query).then(function (answer) {
+        var plan = answer.plan;
+        if (plan.kind !== "direct" && hls === "hls.js") {
+          var player = new window.Hls();
+          player.loadSource(plan.url);
+          player.attachMedia(video);
+          video.couchcastHls = player;
+        } else {
+          video.src = plan.url;
+        }
+        addSubtitles(video, answer.subtitles);
+        video.dataset.playback = plan.kind;
+        return answer;
+      });
+    });
+  }
+
+  window.Couchcast = window.Couchcast || {};
+  window.Couchcast.startPlayback = startPlayback;
+
+  // The player page's hook (source.js): it calls Couchcast.setSource(video, item, startAt) with the
+  // page's item ({folder_id, path, stream_url, ...}). Loaded after source.js, this plays the item
+  // the way this browser can, and falls back to the page's own direct source if the server cannot
+  // say (an old server, a network error).
+  var directSource = window.Couchcast.setSource;
+  window.Couchcast.setSource = function (video, item, startAt) {
+    if (startAt > 0) {
+      video.addEventListener("loadedmetadata", function () {
+        video.currentTime = Math.min(startAt, Math.max(0, (video.duration || startAt) - 1));
+      }, { once: true });
+    }
+    startPlayback(video, { folder: item.folder_id, path: item.path }).catch(function () {
+      if (directSource) directSource(video, item, 0);
+      else video.src = item.stream_url;
+    });
+    return null;
+  };
+})();

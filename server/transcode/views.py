@@ -1,0 +1,204 @@
+"""Playback views: what to ask the browser and how to play (JSON), HLS playlists, segments, subtitles.
+
+Every failure is a JSON `{"error": ...}` with a 4xx/5xx a player can show: a missing ffmpeg (503) or
+a broken file (422) never breaks the rest of the library, and direct play keeps working without ffmpeg.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from server.library import folders
+from server.library.models import MediaFile
+from server.library.paths import NotShared, resolve_media
+from server.library.probe import MediaInfo
+from server.streaming.responses import file_response
+from server.transcode import codecs, media
+from server.transcode.manager import manager
+from server.transcode.plan import BrowserCaps, plan_playback
+from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
+
+ANSWERS = ("file", "video", "hls")
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _json_errors(not_found: str):
+    """Answer a missing file or stream with a JSON 404 and a conversion failure with a JSON 422/503."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                return _error(not_found, 404)
+            except media.MediaError as exc:
+                return _error(str(exc), 503 if isinstance(exc, media.FfmpegMissing) else 422)
+            except FileNotFoundError:
+                # Removed between being made and being opened (the server is stopping): gone.
+                return _error(f"{not_found} Reload the video.", 404)
+
+        return answer
+
+    return decorate
+
+
+def _shared_file(folder_id: int | str, relpath: str) -> str:
+    share = folders.available(int(folder_id))
+    if share is None:
+        raise Http404("No such shared folder.")
+    try:
+        return resolve_media(share.path, relpath)
+    except NotShared as exc:
+        raise Http404("No such file.") from exc
+
+
+def _media_info(folder_id: int | str, relpath: str, path: str) -> MediaInfo:
+    """The file's streams: from the library index when it has probed this very version of the file,
+    else probed here (and cached by path, size and mtime)."""
+    media.require_ffmpeg()  # converting needs it even when the index already knows the file
+    _, size, mtime_ns = media.identity(path)
+    indexed = (
+        MediaFile.objects.filter(folder_id=int(folder_id), path=relpath, size=size, mtime_ns=mtime_ns)
+        .exclude(probe=None)
+        .values_list("probe", flat=True)
+        .first()
+    )
+    return MediaInfo.from_json(indexed) if indexed else media.media_info(path)
+
+
+def _boundaries(path: str, info: MediaInfo, kind: str) -> list[float]:
+    if info.duration is None:
+        raise media.MediaError(f"{os.path.basename(path)}: its length is unknown, so it cannot be converted.")
+    if kind == "remux":
+        times = media.keyframes(path, info.video.index, Path(settings.DIRS.cache) / "keyframes")
+        return keyframe_boundaries(times, info.duration)
+    return fixed_boundaries(info.duration)
+
+
+def _convertible(info: MediaInfo, kind: str) -> bool:
+    if info.video is None:
+        return False
+    return kind == "transcode" or info.video.codec == "h264"
+
+
+def _subtitles(folder_id: int, relpath: str, info: MediaInfo) -> list[dict]:
+    tracks = []
+    for number in media.text_subtitles(info):
+        stream = info.subtitles[number]
+        tracks.append(
+            {
+                "label": stream.title or stream.language or f"Subtitles {number + 1}",
+                "language": stream.language,
+                "url": reverse("hls-subtitle", args=[folder_id, relpath, number]),
+            }
+        )
+    return tracks
+
+
+@require_safe
+def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
+    """The file's MIME strings to ask the browser about; with the answers, the plan and its URL.
+
+    `?path=P` alone: `types` to test. `?path=P&file=0|1&video=0|1&hls=0|1`: also `plan`.
+    """
+    relpath = request.GET.get("path", "")
+    try:
+        path = _shared_file(folder_id, relpath)
+    except Http404:
+        return _error("No such file in this shared folder.", 404)
+    body: dict = {
+        "name": os.path.basename(relpath),
+        "path": relpath,
+        "duration": None,
+        "direct_url": reverse("media", args=[folder_id, relpath]),
+        "types": {"file": None, "video": None},
+        "subtitles": [],
+        "problem": None,
+    }
+    info = None
+    try:
+        info = _media_info(folder_id, relpath, path)
+    except media.MediaError as exc:
+        body["problem"] = str(exc)
+    except OSError:
+        return _error("No such file in this shared folder.", 404)  # removed since it was resolved
+    if info is not None:
+        body["duration"] = info.duration
+        body["types"] = {"file": codecs.file_type(info, path), "video": codecs.copied_video_type(info)}
+        body["subtitles"] = _subtitles(folder_id, relpath, info)
+    if all(name in request.GET for name in ANSWERS):
+        caps = BrowserCaps(*(request.GET[name] == "1" for name in ANSWERS))
+        if info is None:
+            body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
+        else:
+            plan = plan_playback(info, caps)
+            url = body["direct_url"]
+            if plan.converted:
+                url = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
+            body["plan"] = {"kind": plan.kind, "reason": plan.reason, "url": url}
+    return JsonResponse(body)
+
+
+def _conversion(folder_id: str, relpath: str, kind: str) -> tuple[str, MediaInfo, list[float]]:
+    path = _shared_file(folder_id, relpath)
+    info = _media_info(folder_id, relpath, path)
+    if not _convertible(info, kind):
+        raise Http404("This file is not converted this way.")
+    return path, info, _boundaries(path, info, kind)
+
+
+@require_safe
+@_json_errors("No such file in this shared folder.")
+def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> HttpResponse:
+    _, info, boundaries = _conversion(folder_id, relpath, kind)
+    text = playlist(boundaries, info.duration, kind + "-{}.ts")
+    response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_safe
+@_json_errors("No such segment.")
+def hls_segment(
+    request: HttpRequest, folder_id: str, relpath: str, kind: str, number: str
+) -> HttpResponseBase:
+    path, info, boundaries = _conversion(folder_id, relpath, kind)
+    index = int(number)
+    if index >= len(boundaries):
+        raise Http404("No such segment.")
+    key = hashlib.sha256(repr((media.identity(path), kind)).encode()).hexdigest()[:24]
+    rendition = Rendition(
+        source=path,
+        kind=kind,
+        video_stream=info.video.index,
+        audio_stream=info.audio[0].index if info.audio else None,
+        boundaries=tuple(boundaries),
+        duration=info.duration,
+    )
+    segment = manager().segment(key, rendition, index)
+    file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
+    return file_response(request, file, "video/mp2t", filename=f"{kind}-{index}.ts")
+
+
+@require_safe
+@_json_errors("No such subtitle track.")
+def hls_subtitle(request: HttpRequest, folder_id: str, relpath: str, number: str) -> HttpResponseBase:
+    path = _shared_file(folder_id, relpath)
+    info = _media_info(folder_id, relpath, path)
+    if int(number) not in media.text_subtitles(info):
+        raise Http404("No such subtitle track.")
+    vtt = media.subtitle_vtt(path, int(number), Path(settings.DIRS.cache) / "subtitles")
+    file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it
+    return file_response(request, file, "text/vtt; charset=utf-8", filename=f"subtitles-{number}.vtt")

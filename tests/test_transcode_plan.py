@@ -1,0 +1,141 @@
+"""The playback decision, the MIME strings asked of the browser, segment boundaries and playlists."""
+
+from __future__ import annotations
+
+from server.library.probe import MediaInfo, Stream
+from server.transcode import codecs
+from server.transcode.plan import BrowserCaps, plan_playback
+from server.transcode.segments import (
+    Rendition,
+    ffmpeg_command,
+    fixed_boundaries,
+    keyframe_boundaries,
+    parse_keyframes,
+    playlist,
+)
+
+H264 = Stream(0, "video", "h264", profile="High", height=1080)
+HEVC_HEV1 = Stream(0, "video", "hevc", profile="Main", tag="hev1", height=1080)
+MPEG4 = Stream(0, "video", "mpeg4", profile="Simple Profile", height=240)
+AC3 = Stream(1, "audio", "ac3")
+AAC = Stream(1, "audio", "aac", profile="LC")
+MP3 = Stream(1, "audio", "mp3")
+
+MKV_H264_AC3 = MediaInfo("matroska,webm", 20.0, (H264, AC3))
+AVI_MPEG4_MP3 = MediaInfo("avi", 20.0, (MPEG4, MP3))
+MP4_HEVC = MediaInfo("mov,mp4,m4a,3gp,3g2,mj2", 20.0, (HEVC_HEV1, AAC))
+CHROMIUM_ON_MKV = BrowserCaps(plays_file=False, plays_video=True, plays_hls=True)
+
+
+def test_a_file_the_browser_plays_is_played_directly():
+    plan = plan_playback(MKV_H264_AC3, BrowserCaps(plays_file=True, plays_video=True, plays_hls=True))
+    assert plan.kind == "direct"
+
+
+def test_h264_with_unplayable_sound_is_remuxed_with_the_sound_in_aac():
+    plan = plan_playback(MKV_H264_AC3, CHROMIUM_ON_MKV)
+    assert (plan.kind, plan.audio) == ("remux", "aac")
+
+
+def test_mpeg4_part2_video_is_transcoded():
+    plan = plan_playback(AVI_MPEG4_MP3, BrowserCaps(plays_file=False, plays_video=False, plays_hls=True))
+    assert plan.kind == "transcode"
+
+
+def test_hevc_is_transcoded_even_when_the_browser_plays_hevc_video():
+    # HEVC cannot go into the MPEG-TS segments as it is: only H.264 is copied.
+    plan = plan_playback(MP4_HEVC, BrowserCaps(plays_file=False, plays_video=True, plays_hls=True))
+    assert plan.kind == "transcode"
+
+
+def test_h264_the_browser_cannot_decode_is_transcoded():
+    hi10p = MediaInfo("matroska,webm", 20.0, (Stream(0, "video", "h264", profile="High 10"), AAC))
+    plan = plan_playback(hi10p, BrowserCaps(plays_file=False, plays_video=False, plays_hls=True))
+    assert plan.kind == "transcode"
+
+
+def test_a_browser_without_hls_gets_the_file_as_it_is():
+    plan = plan_playback(MKV_H264_AC3, BrowserCaps(plays_file=False, plays_video=True, plays_hls=False))
+    assert plan.kind == "direct"
+
+
+def test_a_sound_only_file_is_played_directly():
+    flac = MediaInfo("flac", 200.0, (Stream(0, "audio", "flac"),))
+    assert plan_playback(flac, CHROMIUM_ON_MKV).kind == "direct"
+
+
+def test_mkv_type_names_matroska_h264_and_ac3():
+    assert codecs.file_type(MKV_H264_AC3, "/v/film.mkv") == 'video/x-matroska; codecs="avc1.640028, ac-3"'
+
+
+def test_hevc_type_keeps_the_hev1_tag():
+    assert codecs.file_type(MP4_HEVC, "/v/film.mp4") == 'video/mp4; codecs="hev1.1.6.L93.B0, mp4a.40.2"'
+
+
+def test_only_h264_has_a_copied_video_type():
+    assert codecs.copied_video_type(MKV_H264_AC3) == 'video/mp4; codecs="avc1.640028"'
+    assert codecs.copied_video_type(MP4_HEVC) is None
+
+
+def test_fixed_boundaries_cover_the_whole_duration():
+    assert fixed_boundaries(10.0, 4.0) == [0.0, 4.0, 8.0]
+    assert fixed_boundaries(8.0, 4.0) == [0.0, 4.0]
+
+
+def test_keyframe_boundaries_skip_keyframes_closer_than_the_minimum():
+    keyframes = [0.0, 1.92, 3.84, 5.76, 7.68, 9.6]
+    assert keyframe_boundaries(keyframes, 10.0, minimum=3.0) == [0.0, 3.84, 7.68]
+
+
+def test_keyframe_boundaries_follow_sparse_keyframes():
+    assert keyframe_boundaries([0.0, 10.0, 20.0], 25.0) == [0.0, 10.0, 20.0]
+
+
+def test_playlist_is_a_complete_vod_list():
+    text = playlist([0.0, 4.0, 8.0], 10.5, "transcode-{}.ts")
+    assert text == (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:4\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n"
+        "#EXTINF:4.000000,\ntranscode-0.ts\n#EXTINF:4.000000,\ntranscode-1.ts\n"
+        "#EXTINF:2.500000,\ntranscode-2.ts\n#EXT-X-ENDLIST\n"
+    )
+
+
+def test_playlist_target_duration_covers_the_longest_segment():
+    assert "#EXT-X-TARGETDURATION:10\n" in playlist([0.0, 9.6], 12.0, "remux-{}.ts")
+
+
+def test_a_process_for_a_later_segment_seeks_there_and_cuts_relative_to_it():
+    rendition = Rendition("/v/film.mkv", "remux", 0, 1, (0.0, 3.84, 7.68, 11.52), 14.0)
+    command = ffmpeg_command(
+        "ffmpeg", rendition, first=2, segment_pattern="/c/remux-%d.ts", list_path="/c/l.csv"
+    )
+    assert command[command.index("-ss") + 1] == "7.680000"
+    assert command[command.index("-segment_times") + 1] == "3.840000"
+    assert command[command.index("-segment_start_number") + 1] == "2"
+    assert command[command.index("-c:v") + 1] == "copy"
+
+
+def test_transcode_forces_a_keyframe_at_every_segment_boundary():
+    rendition = Rendition("/v/film.avi", "transcode", 0, None, (0.0, 2.0), 3.0)
+    command = ffmpeg_command("ffmpeg", rendition, first=0, segment_pattern="/c/t-%d.ts", list_path="/c/l.csv")
+    assert "-ss" not in command
+    assert command[command.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*2)"
+    assert "-c:a" not in command
+
+
+def test_streams_are_mapped_by_index_not_by_type():
+    # An MP4's cover art is a video stream too, often the first one.
+    rendition = Rendition("/v/film.mp4", "transcode", 1, 2, (0.0,), 1.0)
+    command = ffmpeg_command("ffmpeg", rendition, first=0, segment_pattern="/c/t-%d.ts", list_path="/c/l.csv")
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "-map"] == ["0:1", "0:2"]
+
+
+def test_keyframes_are_read_from_framecrc_flags():
+    framecrc = (
+        "#tb 0: 1/1000\n#media_type 0: video\n"
+        "0,          0,          0,       40,     8642, 0x4b95e4b7\n"
+        "0,         40,         40,       40,     2597, 0xa4d414de, F=0x0\n"
+        "0,       1920,       1920,       40,    10373, 0x16d3ef75\n"
+    )
+    assert parse_keyframes(framecrc) == [0.0, 1.92]
