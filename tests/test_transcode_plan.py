@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from server.library import codecs
 from server.library.probe import MediaInfo, Stream
-from server.transcode import codecs
 from server.transcode.plan import BrowserCaps, plan_playback
 from server.transcode.segments import (
     Rendition,

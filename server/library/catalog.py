@@ -14,11 +14,10 @@ from urllib.parse import quote
 
 from django.urls import reverse
 
-from server.library.codecs import mime_type
+from server.library.codecs import file_type
 from server.library.folders import Share
 from server.library.index import MAX_MTIME_NS
 from server.library.listing import modified_time, natural_key
-from server.library.media_types import content_type
 from server.library.models import MediaFile, WatchProgress
 from server.library.probe import MediaInfo
 from server.library.progress import clock, resume_position
@@ -214,7 +213,7 @@ def find(share: Share, path: str) -> Item | None:
         return None
     (item,) = _items([row], [share.id])
     if row["probe"]:
-        item.mime = mime_type(MediaInfo.from_json(row["probe"]), content_type(row["name"]))
+        item.mime = file_type(MediaInfo.from_json(row["probe"]), row["name"])
     return item
 
 

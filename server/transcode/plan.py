@@ -1,7 +1,7 @@
 """The decision per file and per browser: play the file directly, remux it, or transcode it.
 
 The browser's answers come from the page (it asked `canPlayType` / `MediaSource.isTypeSupported` for
-the strings in `server.transcode.codecs`); this module only weighs them, so the rule is one plain
+the strings in `server.library.codecs`); this module only weighs them, so the rule is one plain
 function that tests call with made-up answers.
 """
 

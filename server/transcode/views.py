@@ -16,12 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from server.library import folders
+from server.library import codecs, folders
 from server.library.models import MediaFile
 from server.library.paths import NotShared, resolve_media
 from server.library.probe import MediaInfo
 from server.streaming.responses import file_response
-from server.transcode import codecs, media
+from server.transcode import media
 from server.transcode.manager import manager
 from server.transcode.plan import BrowserCaps, plan_playback
 from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
