@@ -45,7 +45,9 @@ def wsgi_application():
 
 
 def stop_background_work() -> None:
-    """Stop the library scanner and its workers (the server is stopping)."""
+    """Stop the library scanner and its workers, and every ffmpeg conversion (the server is stopping)."""
     from server.library import scanner
+    from server.transcode import manager
 
+    manager.stop_all()  # no ffmpeg process outlives the server
     scanner.stop()

@@ -196,25 +196,28 @@ class ServerHandle:
         return self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Close every connection (streams end at once), stop the workers, join the thread."""
-        from server.transcode.manager import stop_all
-
-        stop_all()  # no ffmpeg process outlives the server
-        server = self._server
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
-        # Closing every channel empties waitress's socket map, which ends its loop in run().
-        for _ in range(100):
-            channels = list(server._map.values())
-            if not channels:
-                break
-            for channel in channels:
-                with contextlib.suppress(OSError):
-                    channel.handle_close()
-            time.sleep(0.01)
-        self._thread.join(timeout)
+        """End every stream and background job, close the server, join its thread."""
         from server.app import stop_background_work
 
+        server = self._server
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        # Close every channel on the loop's own thread: the trigger wakes the loop at once (a close
+        # from here would sit out the loop's 1 s poll timeout), and an empty socket map ends run().
+        server.trigger.pull_trigger(lambda: _close_channels(server))
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the server loop did not stop within %s s; closing its sockets from here", timeout)
+            _close_channels(server)
         stop_background_work()
+
+
+def _close_channels(server) -> None:
+    for dispatcher in list(server._map.values()):
+        with contextlib.suppress(OSError):
+            if isinstance(dispatcher, HTTPChannel):
+                dispatcher.handle_close()  # also closes the files it was sending
+            else:
+                dispatcher.close()  # the listening socket and the trigger
 
 
 def start(host: str, port: int, *, access_key: str) -> ServerHandle:
