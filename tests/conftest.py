@@ -10,6 +10,11 @@ import pytest
 from tests.helpers import LiveServer, make_video, start_server
 from tests.xsession import XSession, start_session
 
+# Playwright's sync API keeps an asyncio loop running in the test process once Chromium has started,
+# and Django then refuses ORM calls from that thread (SynchronousOnlyOperation) in the tests that run
+# Django in-process after a browser test. Those tests are synchronous code, not async views.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
