@@ -130,7 +130,6 @@ def available(folder_id: int) -> Share | None:
     """The shared folder with this id, if it is shared and can be served now."""
     with _lock:
         for path in (*_saved, *_this_run):
-            if _ids.get(path) == folder_id or (path not in _ids and _folder_id(path) == folder_id):
-                problem = folder_problem(path)
-                return Share(folder_id, path, path in _saved, problem) if not problem else None
+            if _folder_id(path) == folder_id:  # cached after the first call: no query per request
+                return None if folder_problem(path) else Share(folder_id, path, path in _saved, None)
     return None

@@ -27,8 +27,9 @@ PLACEHOLDER_SVG = (
 )
 
 
-def _available_shares() -> list[folders.Share]:
-    shares = [s for s in folders.shared() if s.available]
+def _available_shares(shares: list[folders.Share] | None = None) -> list[folders.Share]:
+    """The shares that can be served now (of `shares`, default all), each indexed at least once."""
+    shares = [s for s in (shares if shares is not None else folders.shared()) if s.available]
     for share in shares:
         index.ensure_scanned(share)
     return shares
@@ -43,19 +44,23 @@ def _qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=5, border=3, dark="#000", light="#fff")
 
 
-def _phone_link(request: HttpRequest) -> dict:
+def _server_port(request: HttpRequest) -> int:
+    """The port this server answers on (not the Host header's, which a proxy or a typo may change)."""
     try:
-        port = int(request.META.get("SERVER_PORT", ""))
+        return int(request.META.get("SERVER_PORT", ""))
     except ValueError:
-        port = request.get_port()
-    url = network.phone_url(int(port), keys.current_key())
+        return int(request.get_port())
+
+
+def _phone_link(request: HttpRequest) -> dict:
+    url = network.phone_url(_server_port(request), keys.current_key())
     return {"url": url, "qr": _qr_data_uri(url)}
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     all_shares = folders.shared()
-    shares = _available_shares()
+    shares = _available_shares(all_shares)
     recent = catalog.recently_added(shares, RECENT_LIMIT)
     context = {
         **_page_context(),
@@ -164,7 +169,7 @@ def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpRespons
 @require_safe
 def pair(request: HttpRequest) -> HttpResponse:
     """The phone link: a big QR code of the chosen LAN address (`?address=`), and every candidate."""
-    port = int(request.META.get("SERVER_PORT") or request.get_port())
+    port = _server_port(request)
     addresses = network.lan_addresses()
     chosen = next(
         (a for a in addresses if a.ip == request.GET.get("address")), addresses[0] if addresses else None
