@@ -47,7 +47,7 @@ def run(open_browser: bool = True) -> int:
             log.warning("%s", exc)
             cli.say(f"{exc} Running without a tray icon, as `couchcast serve`.", error=True)
             single.listen(lambda: log.info("A second launch asked for the browser; there is no display."))
-            return cli.serve(cli.build_parser().parse_args(["serve"]))
+            return cli.serve(cli.build_parser().parse_args(["serve"]), early_log)
         return _run_tray(pystray, single, early_log, open_browser)
     finally:
         single.release()
@@ -56,7 +56,8 @@ def run(open_browser: bool = True) -> int:
 def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser: bool) -> int:
     stop_signals = cli.catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
-    problems = [*loaded.problems, *folders.load_saved()]
+    problems = loaded.problems
+    folders.load_saved(loaded.config)
     key = loaded.config.access_key
     try:
         server = cli.start_server("0.0.0.0", None, loaded.config.port, key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -83,13 +84,20 @@ def print_phone_link(url: str) -> None:
         qr.terminal()
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace, early_log: logging.Handler | None = None) -> int:
+    """Headless: share, print the links and a QR code, serve until SIGINT/SIGTERM.
+
+    Logs go to the file from the first line (`early_log`, set up here unless the tray app already
+    did): without a handler, warnings would fall through to stderr beside the messages said here.
+    """
+    from desktop import logs
+
+    early_log = early_log or logs.setup_early_logging()
     stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
     for problem in loaded.problems:
         say(problem, error=True)
-    for problem in folders.load_saved():
-        say(problem, error=True)
+    folders.load_saved(loaded.config)
     folders.share_for_this_run(args.folders)  # problems are reported below with the saved ones
 
     access_key = args.access_key or loaded.config.access_key
@@ -104,6 +112,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError:  # waitress's word for a host name it cannot use
         say(f"Could not listen on {args.host}: not an address of this computer.", error=True)
         return 1
+    logs.retire_early_logging(early_log)  # Django's logging writes the same file from here on
 
     shares = folders.shared()
     available = [s for s in shares if s.available]

@@ -37,10 +37,10 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(home):
-    from server import runner
+    from server import config, runner
     from server.library import folders
 
-    folders.load_saved()
+    folders.load_saved(config.load().config)
     handle = runner.start("127.0.0.1", 0, access_key=KEY)
     yield handle
     handle.stop()

@@ -65,12 +65,10 @@ def _folder_id(path: str) -> int:
     return folder_id
 
 
-def load_saved() -> list[str]:
-    """Read the saved folders from the config; returns the problems found (for the caller to show)."""
-    result = config.load()
+def load_saved(saved: config.Config) -> None:
+    """Take the saved folders from the config the caller loaded (and reported the problems of)."""
     with _lock:
-        _saved[:] = [normalize(p) for p in result.config.folders]
-    return result.problems
+        _saved[:] = [normalize(p) for p in saved.folders]
 
 
 def share_for_this_run(paths: list[str]) -> list[str]:
