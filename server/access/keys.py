@@ -36,6 +36,12 @@ def is_valid(candidate: str) -> bool:
     return bool(_key) and hmac.compare_digest(candidate.encode(), _key.encode())
 
 
+def offered_keys(*, query: str | None, authorization: str, cookie: str | None) -> list[str]:
+    """The keys a request offers: `?key=`, `Authorization: Bearer`, the cookie (SPEC "Access")."""
+    bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+    return [key for key in (query, bearer, cookie) if key]
+
+
 def _recent(address: str, now: float) -> dict[bytes, float]:
     attempts = _wrong_keys.get(address, {})
     for fingerprint, seen in list(attempts.items()):

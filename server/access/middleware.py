@@ -27,6 +27,13 @@ CONTENT_SECURITY_POLICY = (
     "style-src 'self'; script-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+# Every answer carries these (a view may set its own first); the media fast path adds them too.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -67,10 +74,8 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
 
@@ -83,10 +88,11 @@ class AccessKeyMiddleware:
             return self.get_response(request)
 
         query_key = request.GET.get("key")
-        bearer = request.headers.get("Authorization", "")
-        bearer_key = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
-        cookie_key = request.COOKIES.get(keys.COOKIE_NAME)
-        offered = [k for k in (query_key, bearer_key, cookie_key) if k]
+        offered = keys.offered_keys(
+            query=query_key,
+            authorization=request.headers.get("Authorization", ""),
+            cookie=request.COOKIES.get(keys.COOKIE_NAME),
+        )
 
         if not offered:
             return self._refuse(request, "This needs the access key.")

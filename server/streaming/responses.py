@@ -1,13 +1,16 @@
 """Answer a GET or HEAD for an open file: validators, 304/412, 206/416, multipart, or 200.
 
-Used by the media view and by anything else that serves bytes of a file (segments, downloads).
-The caller opens the file; this module owns it from then on and closes it on every path.
+`file_answer` decides the answer as plain data (status, headers, body) from the request's Range and
+If-Range; `file_response` wraps it for Django views, and `server.streaming.fast_path` hands the same
+answer straight to the WSGI server. The caller opens the file; from then on it is owned here (or by
+the answer's body) and closed on every path.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
@@ -17,10 +20,45 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from server.streaming.files import BoundedFile, MultipartBody
 from server.streaming.ranges import ByteRange, Unsatisfiable, parse_range_header
 
-# Only these make get_conditional_response do anything; without them it is skipped (hot path).
-_CONDITIONAL_HEADERS = frozenset(
+# WSGI names of the headers that make get_conditional_response do anything (If-Range is not one:
+# file_answer weighs it). Without them the conditional step is skipped: the hot path.
+CONDITIONAL_HEADERS = frozenset(
     {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
 )
+
+
+@dataclass
+class FileAnswer:
+    """What to send: `body` is None for a HEAD or a 416, and is closed by whoever sends it."""
+
+    status: int
+    headers: dict[str, str]  # Content-Type and Content-Length included
+    body: BoundedFile | MultipartBody | None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """The file's ETag and Last-Modified, and the headers every answer about it carries."""
+
+    size: int
+    etag: str
+    mtime: int | None
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, file: BinaryIO, *, filename: str, as_attachment: bool) -> Validators:
+        stat = os.fstat(file.fileno())
+        etag = entity_tag(stat)
+        mtime, last_modified = _last_modified(stat)
+        headers = {
+            "Accept-Ranges": "bytes",
+            "ETag": etag,
+            "Cache-Control": "private, no-cache",
+            "Content-Disposition": content_disposition_header(as_attachment, filename),
+        }
+        if last_modified:
+            headers["Last-Modified"] = last_modified
+        return cls(stat.st_size, etag, mtime, headers)
 
 
 class _BoundedFileResponse(FileResponse):
@@ -38,15 +76,14 @@ def entity_tag(stat: os.stat_result) -> str:
     return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
 
 
-def _if_range_allows(request: HttpRequest, etag: str, mtime: int | None) -> bool:
+def _if_range_allows(if_range: str | None, validators: Validators) -> bool:
     """RFC 9110 §13.1.5: a Range applies only if If-Range (when sent) still names this file."""
-    if_range = request.headers.get("If-Range")
     if if_range is None:
         return True
     if_range = if_range.strip()
     if if_range.startswith(('"', "W/")):
-        return if_range == etag  # strong comparison: a weak tag never matches
-    return mtime is not None and parse_http_date_safe(if_range) == mtime
+        return if_range == validators.etag  # strong comparison: a weak tag never matches
+    return validators.mtime is not None and parse_http_date_safe(if_range) == validators.mtime
 
 
 def _last_modified(stat: os.stat_result) -> tuple[int | None, str | None]:
@@ -59,50 +96,30 @@ def _last_modified(stat: os.stat_result) -> tuple[int | None, str | None]:
         return None, None
 
 
-def file_response(
-    request: HttpRequest,
+def file_answer(
     file: BinaryIO,
+    validators: Validators,
     content_type: str,
     *,
-    filename: str,
-    as_attachment: bool = False,
-) -> HttpResponseBase:
-    """The full answer for `file` (already open) to this GET or HEAD request."""
+    method: str,
+    range_header: str | None,
+    if_range: str | None,
+) -> FileAnswer:
+    """200, 206 (one range or multipart) or 416 for `file`, conditional headers already weighed."""
+    size = validators.size
+    headers = dict(validators.headers)
     try:
-        stat = os.fstat(file.fileno())
-        size = stat.st_size
-        etag = entity_tag(stat)
-        mtime, last_modified = _last_modified(stat)
-        headers = {
-            "Accept-Ranges": "bytes",
-            "ETag": etag,
-            "Cache-Control": "private, no-cache",
-            "Content-Disposition": content_disposition_header(as_attachment, filename),
-        }
-        if last_modified:
-            headers["Last-Modified"] = last_modified
-        if _CONDITIONAL_HEADERS.intersection(request.META):
-            validators = HttpResponse(headers=headers)
-            conditional = get_conditional_response(
-                request, etag=etag, last_modified=mtime, response=validators
-            )
-            if conditional is not validators:
-                file.close()
-                return conditional
-
         ranges: list[ByteRange] | None = None
-        range_header = request.headers.get("Range")
-        if range_header and _if_range_allows(request, etag, mtime):
+        if range_header and _if_range_allows(if_range, validators):
             try:
                 ranges = parse_range_header(range_header, size)
             except Unsatisfiable:
                 file.close()
-                return HttpResponse(
-                    status=416,
-                    headers={**headers, "Content-Range": f"bytes */{size}"},
-                    content_type="text/plain",
-                )
+                headers.update({"Content-Range": f"bytes */{size}", "Content-Type": "text/plain"})
+                headers["Content-Length"] = "0"
+                return FileAnswer(416, headers, None)
 
+        body: BoundedFile | MultipartBody
         if ranges is None:
             status, body, length = 200, BoundedFile(file, 0, size), size
             headers["Content-Type"] = content_type
@@ -120,12 +137,51 @@ def file_response(
     except BaseException:
         file.close()
         raise
-
-    if request.method == "HEAD":
+    if method == "HEAD":
         # waitress would send a file-wrapped body even for HEAD: answer with headers only.
         body.close()
-        response = HttpResponse(status=status, headers=headers)
-        response["Content-Length"] = str(length)
-        return response
+        return FileAnswer(status, headers, None)
+    return FileAnswer(status, headers, body)
+
+
+def file_response(
+    request: HttpRequest,
+    file: BinaryIO,
+    content_type: str,
+    *,
+    filename: str,
+    as_attachment: bool = False,
+) -> HttpResponseBase:
+    """The full answer for `file` (already open) to this GET or HEAD request, as a Django response."""
+    try:
+        validators = Validators.of(file, filename=filename, as_attachment=as_attachment)
+        if CONDITIONAL_HEADERS.intersection(request.META):
+            conditional = _conditional_response(request, validators)
+            if conditional is not None:
+                file.close()
+                return conditional
+    except BaseException:
+        file.close()
+        raise
+    answer = file_answer(
+        file,
+        validators,
+        content_type,
+        method=request.method or "GET",
+        range_header=request.headers.get("Range"),
+        if_range=request.headers.get("If-Range"),
+    )
+    headers = answer.headers
+    if answer.body is None:
+        return HttpResponse(status=answer.status, headers=headers)
     body_type = headers.pop("Content-Type")
-    return _BoundedFileResponse(body, status=status, headers=headers, content_type=body_type)
+    return _BoundedFileResponse(answer.body, status=answer.status, headers=headers, content_type=body_type)
+
+
+def _conditional_response(request: HttpRequest, validators: Validators) -> HttpResponse | None:
+    """The 304 or 412 that If-None-Match, If-Modified-Since, If-Match or If-Unmodified-Since ask for."""
+    plain = HttpResponse(headers=validators.headers)
+    conditional = get_conditional_response(
+        request, etag=validators.etag, last_modified=validators.mtime, response=plain
+    )
+    return None if conditional is plain else conditional

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -24,19 +25,28 @@ def _shared_root(folder_id: int) -> str:
     return share.path
 
 
-@csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
-@require_safe
-def media(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
+def open_media(folder_id: int, relpath: str) -> tuple[BinaryIO, str]:
+    """The shared video or audio file at `relpath`, open for reading, and its Content-Type.
+
+    Raises Http404 for anything that is not one. The caller owns the file.
+    """
     try:
         path = resolve_media(_shared_root(folder_id), relpath)
-        file = open(path, "rb")  # noqa: SIM115 - file_response owns and closes it
+        return open(path, "rb"), content_type(path)  # noqa: SIM115 - the caller closes it
     except (NotShared, OSError) as exc:
         # Deleted, renamed or unreadable since it was listed: gone, as far as the viewer can tell.
         raise Http404("No such file.") from exc
+
+
+@csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
+@require_safe
+def media(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
+    """Most requests here are answered by `fast_path.MediaFastPath` before Django sees them."""
+    file, media_type = open_media(folder_id, relpath)
     return file_response(
         request,
         file,
-        content_type(path),
+        media_type,
         filename=os.path.basename(relpath),
         as_attachment=request.GET.get("download") == "1",
     )
