@@ -29,14 +29,19 @@ def setup_django() -> None:
 
 
 def wsgi_application():
-    """Set Django up once (settings from code, migrations applied), start the scanner, return the app."""
+    """Set Django up once (settings from code, migrations applied), start the scanner, return the app.
+
+    The app is Django behind the media fast path (`server.streaming.fast_path`).
+    """
     global _application
     setup_django()
     with _ready:
         if _application is None:
             from django.core.wsgi import get_wsgi_application
 
-            _application = get_wsgi_application()
+            from server.streaming.fast_path import MediaFastPath
+
+            _application = MediaFastPath(get_wsgi_application())
 
             from server.library import scanner
 

@@ -196,6 +196,12 @@ def test_a_blocked_address_is_refused_even_with_the_right_key(blocked_server):
     assert response.status == 429
 
 
+def test_a_blocked_address_is_refused_media_even_with_the_right_cookie(blocked_server):
+    # The media fast path must not serve what the access middleware would refuse.
+    response = anonymous(blocked_server, MEDIA, {"Cookie": f"couchcast_key={blocked_server.key}"})
+    assert response.status == 429
+
+
 def test_a_blocked_address_on_a_page_gets_a_friendly_429(blocked_server):
     response = anonymous(blocked_server, "/?key=one-more-guess")
     assert response.status == 429
