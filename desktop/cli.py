@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -47,8 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def unless_nobody_reads(stream):
+    """Write to `stream`; if whoever read it has gone (`couchcast serve | head`), go on serving
+    and send the rest of what is said to nowhere, instead of dying on BrokenPipeError."""
+    try:
+        yield stream
+        stream.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # Python's docs' recipe
+
+
 def say(message: str = "", *, error: bool = False) -> None:
-    print(message, file=sys.stderr if error else sys.stdout, flush=True)
+    with unless_nobody_reads(sys.stderr if error else sys.stdout) as stream:
+        print(message, file=stream)
 
 
 def start_server(host: str, port: int | None, saved_port: int, access_key: str) -> runner.ServerHandle:
@@ -78,10 +91,11 @@ def print_phone_link(url: str) -> None:
     say(f"Phone:  {url}")
     say("Scan this with a phone on the same Wi-Fi:")
     qr = segno.make(url, error="m")
-    try:
-        qr.terminal(compact=True)
-    except UnicodeEncodeError:
-        qr.terminal()
+    with unless_nobody_reads(sys.stdout):
+        try:
+            qr.terminal(compact=True)
+        except UnicodeEncodeError:
+            qr.terminal()
 
 
 def serve(args: argparse.Namespace, early_log: logging.Handler | None = None) -> int:

@@ -165,6 +165,33 @@ def test_serve_exits_0_on_sigterm_while_a_video_streams(videos, tmp_path):
     assert returncode == 0
 
 
+def test_serve_keeps_serving_when_whoever_read_its_output_has_gone(videos, tmp_path):
+    # `couchcast serve | head -1`: head exits, and every later print meets a closed pipe.
+    port = free_port()
+    home = tmp_path / "home"
+    home.mkdir()
+    with open(home / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "desktop", "serve", str(videos), "--host", "127.0.0.1"]
+            + ["--port", str(port), "--access-key", KEY],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "COUCHCAST_HOME": str(home)},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    process.stdout.close()  # the reader is gone before the first line
+    run = Run(process, home / "stdout.txt", home / "stderr.txt", home)
+    try:
+        wait_for_port(port, process=process)
+        assert get_json(f"http://127.0.0.1:{port}/api/folders")["folders"]
+    finally:
+        returncode = run.stop(signal.SIGTERM)  # "Stopping…" meets the closed pipe too
+    assert returncode == 0
+    assert "Traceback" not in run.stderr()
+    logs = list((home / "logs").rglob("*.log"))
+    assert logs and not any("Traceback" in log.read_text() for log in logs)
+
+
 def test_serve_on_a_taken_port_it_was_asked_for_exits_1_with_a_clear_message(tmp_path):
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", 0))
