@@ -78,6 +78,14 @@ def test_the_thumbnail_url_serves_a_jpeg(library_server):
     assert response.body[:3] == b"\xff\xd8\xff"
 
 
+def test_a_thumbnail_lost_from_the_cache_is_made_again(library_server):
+    url = described(library_server, TRIP)["thumbnail_url"]
+    shutil.rmtree(library_server.home / "cache" / "thumbnails")  # a cache cleaner ran
+    assert library_server.request(url).header("Content-Type") == "image/svg+xml"  # the placeholder
+    wait_for(lambda: library_server.request(url).header("Content-Type") == "image/jpeg")
+    assert described(library_server, TRIP)["thumbnail_url"] == url  # same file, same key
+
+
 def test_the_thumbnail_needs_the_access_key(library_server):
     response = library_server.request(described(library_server, TRIP)["thumbnail_url"], with_key=False)
     assert response.status == 401

@@ -21,6 +21,14 @@ def thumbnail_cache() -> ThumbnailCache:
     return ThumbnailCache(user_dirs().cache / "thumbnails")
 
 
+def thumbnail_lost(folder_id: int, relpath: str, key: str) -> None:
+    """The index says this thumbnail was made, but the cache no longer has it (the cache folder was
+    emptied while running): describe the file again, so the scanner's workers make it anew."""
+    MediaFile.objects.filter(
+        folder_id=folder_id, path=relpath, thumbnail=key, info=MediaFile.Info.READY
+    ).update(info=MediaFile.Info.PENDING, thumbnail="")
+
+
 def describe(media_id: int) -> None:
     """Probe one file and make its thumbnail; a file ffmpeg cannot read is marked failed, not retried."""
     try:

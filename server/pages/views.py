@@ -16,7 +16,7 @@ from server import network
 from server.access import keys
 from server.ffmpeg import ffmpeg_available
 from server.library import catalog, folders, index
-from server.library.describe import thumbnail_cache
+from server.library.describe import thumbnail_cache, thumbnail_lost
 from server.library.paths import NotShared, resolve_dir, resolve_media
 from server.streaming.responses import file_response
 
@@ -143,7 +143,8 @@ def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
 
 @require_safe
 def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
-    """A file's thumbnail from the cache, or a placeholder while there is none (never made here)."""
+    """A file's thumbnail from the cache, or a placeholder while there is none (never made here:
+    a lost one is asked of the scanner again)."""
     share = folders.available(folder_id)
     if share is None:
         raise Http404("No such shared folder.")
@@ -153,10 +154,11 @@ def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpRespons
     except (NotShared, OSError) as exc:
         raise Http404("No such file.") from exc
     cache = thumbnail_cache()
-    image_path = cache.image_path(cache.key(real_path, stat.st_size, stat.st_mtime_ns))
+    key = cache.key(real_path, stat.st_size, stat.st_mtime_ns)
     try:
-        image = open(image_path, "rb")  # noqa: SIM115 - file_response owns and closes it
+        image = open(cache.image_path(key), "rb")  # noqa: SIM115 - file_response owns and closes it
     except OSError:
+        thumbnail_lost(folder_id, relpath, key)
         response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
         response["Cache-Control"] = "no-store"
         return response
