@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from typing import TextIO
 
 from server import config, network, runner
 from server.dirs import user_dirs
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def unless_nobody_reads(stream):
+def unless_nobody_reads(stream: TextIO) -> Iterator[TextIO]:
     """Write to `stream`; if whoever read it has gone (`couchcast serve | head`), go on serving
     and send the rest of what is said to nowhere, instead of dying on BrokenPipeError."""
     try:

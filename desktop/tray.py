@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from desktop import autostart, file_manager, picker
@@ -126,7 +126,8 @@ class Tray:
         self.icon.update_menu()
         self.tell(f"Now sharing {share.name}.")
 
-    def shared_folder_items(self):
+    def shared_folder_items(self) -> Iterator[object]:
+        """The "Shared folders" submenu's items, made anew whenever pystray rebuilds the menu."""
         shares = folders.shared()
         if not shares:
             yield self._pystray.MenuItem("No folders yet", None, enabled=False)

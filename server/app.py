@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.streaming.fast_path import MediaFastPath
 
 _ready = threading.Lock()
 _application = None
@@ -28,7 +32,7 @@ def setup_django() -> None:
             _django_ready = True
 
 
-def wsgi_application():
+def wsgi_application() -> MediaFastPath:
     """Set Django up once (settings from code, migrations applied), start the scanner, return the app.
 
     The app is Django behind the media fast path (`server.streaming.fast_path`).
