@@ -31,6 +31,9 @@ def log_path() -> Path:
 
 def setup_early_logging() -> logging.Handler | None:
     """Log INFO and above to the rotating file; returns the handler (None if the dir is not writable)."""
+    # A log that cannot be written (a full disk) must not print "--- Logging error ---" and a
+    # traceback on serve's terminal for every line: the app goes on without it.
+    logging.raiseExceptions = False
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

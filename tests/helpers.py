@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -166,3 +168,23 @@ def start_server(
         print(process.stdout.read())
         raise
     return LiveServer(process, port, key, home)
+
+
+def wait_for(condition, timeout: float = 30.0):
+    """Poll until condition() is truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "the condition never became true"
+        time.sleep(0.2)
+
+
+def csrf_for(server: LiveServer, path: str) -> tuple[str, str]:
+    """(cookie header, X-CSRFToken) as the player page gives them to its script."""
+    page = server.request(f"/watch/1/{path}")
+    cookie = re.search(r"csrftoken=([^;]+)", page.header("Set-Cookie") or "").group(1)
+    blob = re.search(rb'<script id="player-data" type="application/json">(.*?)</script>', page.body, re.S)
+    token = json.loads(blob.group(1))["csrf_token"]
+    return f"couchcast_key={server.key}; csrftoken={cookie}", token

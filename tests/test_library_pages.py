@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LiveServer, make_video, start_server
+from tests.helpers import LiveServer, csrf_for, make_video, start_server, wait_for
 
 TRIP = "Movies/The.Big.Trip.2019.1080p.mp4"
 
@@ -30,29 +30,9 @@ def items(library_server: LiveServer, path: str = "") -> dict[str, dict]:
     return {item["path"]: item for item in json.loads(response.body)["items"]}
 
 
-def wait_for(condition, timeout: float = 30.0):
-    """Poll until condition() is truthy (returned), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "the condition never became true"
-        time.sleep(0.2)
-
-
 def described(library_server: LiveServer, path: str) -> dict:
     folder = path.rpartition("/")[0]
     return wait_for(lambda: (item := items(library_server, folder).get(path)) and item["described"] and item)
-
-
-def csrf_for(library_server: LiveServer, path: str) -> tuple[str, str]:
-    """(cookie header, X-CSRFToken) as the player page gives them to its script."""
-    page = library_server.request(f"/watch/1/{path}")
-    cookie = re.search(r"csrftoken=([^;]+)", page.header("Set-Cookie") or "").group(1)
-    blob = re.search(rb'<script id="player-data" type="application/json">(.*?)</script>', page.body, re.S)
-    token = json.loads(blob.group(1))["csrf_token"]
-    return f"couchcast_key={library_server.key}; csrftoken={cookie}", token
 
 
 def save_progress(library_server: LiveServer, path: str, body: dict, *, with_token: bool = True):

@@ -1,10 +1,13 @@
-"""JSON views: thin wrappers over the library; every error is `{"error": ...}` with a 4xx."""
+"""JSON views: thin wrappers over the library; every error is `{"error": ...}` with a 4xx status
+(a 5xx only when this computer cannot do its part, such as saving on a full disk)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -13,6 +16,9 @@ from server.library import catalog, folders, index, progress
 from server.library.paths import NotShared, resolve_dir, resolve_media
 
 MAX_PROGRESS_BODY = 4096
+NOT_SAVED = "Your place in this video is not being saved"  # the player shows the whole message
+
+log = logging.getLogger(__name__)
 
 
 def error(message: str, status: int) -> JsonResponse:
@@ -74,5 +80,11 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         resolve_media(share.path, path)
     except NotShared:
         return error("No such file in this shared folder.", 404)
-    saved = progress.record(folder_id, path, position, duration, bool(data.get("ended")))
+    try:
+        saved = progress.record(folder_id, path, position, duration, bool(data.get("ended")))
+    except DatabaseError as exc:
+        log.warning("Watch progress not saved: %s", exc)
+        if "full" in str(exc):  # SQLite's "database or disk is full"
+            return error(f"{NOT_SAVED}: the computer running Couchcast has no disk space left.", 507)
+        return error(f"{NOT_SAVED}: the library database cannot be written just now.", 503)
     return JsonResponse({"position": saved.position, "watched": saved.watched})

@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from server.library.folders import Share
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _scanned_this_run: set[int] = set()
+_writes_failing = False  # said once in the log, not on every scan while the disk stays full
 
 
 # SQLite integers are 64-bit: a damaged volume's year-36812 mtime is stored as this (date shown as unknown).
@@ -172,24 +173,46 @@ def _apply(share: Share, on_disk: dict[str, FileOnDisk], rows) -> ScanResult:
         elif row[3] != disk.subtitles:
             retitled.append((row[0], disk.subtitles))
     removed = [row[0] for path, row in rows.items() if path not in on_disk]
-
-    with transaction.atomic():
-        MediaFile.objects.bulk_create(new, batch_size=500)
-        for row_id, disk in changed:
-            MediaFile.objects.filter(id=row_id).update(
-                size=disk.size,
-                mtime_ns=disk.mtime_ns,
-                subtitles=disk.subtitles,
-                info=MediaFile.Info.PENDING,
-                duration=None,
-                probe=None,
-                thumbnail="",
-            )
-        for row_id, subtitles in retitled:
-            MediaFile.objects.filter(id=row_id).update(subtitles=subtitles)
-        for start in range(0, len(removed), 500):
-            MediaFile.objects.filter(id__in=removed[start : start + 500]).delete()
+    if (new or changed or retitled or removed) and not _write(new, changed, retitled, removed):
+        return ScanResult(0, 0, 0, len(rows))
     result = ScanResult(len(new), len(changed), len(removed), len(on_disk) - len(new) - len(changed))
     if new or changed or removed:
         log.info("Scanned %s: %s", share.path, result)
     return result
+
+
+def _write(
+    new: list[MediaFile],
+    changed: list[tuple[int, FileOnDisk]],
+    retitled: list[tuple[int, list]],
+    removed: list[int],
+) -> bool:
+    """Apply one scan's differences in one transaction. A write that fails (a full disk, most likely)
+    leaves the index as it was, and False: pages go on showing it, and the next scan tries again."""
+    global _writes_failing
+    try:
+        with transaction.atomic():
+            MediaFile.objects.bulk_create(new, batch_size=500)
+            for row_id, disk in changed:
+                MediaFile.objects.filter(id=row_id).update(
+                    size=disk.size,
+                    mtime_ns=disk.mtime_ns,
+                    subtitles=disk.subtitles,
+                    info=MediaFile.Info.PENDING,
+                    duration=None,
+                    probe=None,
+                    thumbnail="",
+                )
+            for row_id, subtitles in retitled:
+                MediaFile.objects.filter(id=row_id).update(subtitles=subtitles)
+            for start in range(0, len(removed), 500):
+                MediaFile.objects.filter(id__in=removed[start : start + 500]).delete()
+    except DatabaseError as exc:
+        if not _writes_failing:
+            log.warning("The library index cannot be updated (%s); it keeps what it had until it can", exc)
+        _writes_failing = True
+        return False
+    if _writes_failing:
+        log.info("The library index can be updated again")
+        _writes_failing = False
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections
@@ -26,6 +27,9 @@ INTERVAL = float(os.environ.get("COUCHCAST_SCAN_INTERVAL", "3"))
 WORKERS = 1 if (os.cpu_count() or 1) <= 2 else 2
 # Enough queued work to keep the workers busy between two scans, not the whole backlog at once.
 QUEUE_AHEAD = 8
+# A file whose description failed for a reason outside it (a full disk, a database that cannot be
+# written) waits this long before the next try, instead of running ffmpeg again at once, in a loop.
+RETRY_AFTER = float(os.environ.get("COUCHCAST_DESCRIBE_RETRY", "60"))
 
 
 class Scanner:
@@ -35,6 +39,7 @@ class Scanner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="couchcast-describe")
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
+        self._retry_at: dict[int, float] = {}  # media id -> monotonic time of its next try
         self._thread = threading.Thread(target=self._run, name="couchcast-scanner", daemon=True)
 
     def start(self) -> None:
@@ -69,7 +74,12 @@ class Scanner:
             room = QUEUE_AHEAD - len(self._in_flight)
             if room <= 0:
                 return
-            waiting = MediaFile.objects.filter(info=MediaFile.Info.PENDING).exclude(id__in=self._in_flight)
+            now = time.monotonic()
+            for media_id, retry_at in list(self._retry_at.items()):
+                if retry_at <= now:
+                    del self._retry_at[media_id]
+            held_back = self._in_flight.union(self._retry_at)
+            waiting = MediaFile.objects.filter(info=MediaFile.Info.PENDING).exclude(id__in=held_back)
             # Videos before audio, then newest first: what was just added is what people look for.
             for media_id in waiting.order_by("-kind", "-added").values_list("id", flat=True)[:room]:
                 self._in_flight.add(media_id)
@@ -84,7 +94,9 @@ class Scanner:
             if not self._stop.is_set():
                 describe(media_id)
         except Exception:
-            log.exception("Describing file %s failed", media_id)
+            log.exception("Describing file %s failed; trying again in %g s", media_id, RETRY_AFTER)
+            with self._in_flight_lock:
+                self._retry_at[media_id] = time.monotonic() + RETRY_AFTER
         finally:
             close_old_connections()
             with self._in_flight_lock:

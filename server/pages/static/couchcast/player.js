@@ -46,7 +46,13 @@
         folder_id: item.folder_id, path: item.path, position: position,
         duration: isFinite(video.duration) ? video.duration : item.duration, ended: !!ended,
       }),
-    }).catch(() => { /* offline for a moment: the next save carries the position */ });
+    }).then(showSaveProblem).catch(() => { /* offline for a moment: the next save carries the position */ });
+  }
+  /* A save the server could not keep (a full disk) is said on the page; the next one that works hides it. */
+  function showSaveProblem(response) {
+    const notice = $("progress-problem");
+    if (response.status < 500) { notice.hidden = true; return; }
+    response.json().then((body) => { notice.textContent = body.error; notice.hidden = false; }).catch(() => {});
   }
   video.addEventListener("timeupdate", () => { if (!video.paused && Date.now() - lastSaved > SAVE_EVERY_MS) save(false); });
   video.addEventListener("pause", () => { if (!video.ended) save(false); });

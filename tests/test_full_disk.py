@@ -1,0 +1,160 @@
+"""A full disk under COUCHCAST_HOME (database, cache, logs): the library still opens and plays, saving a
+position says why it cannot, and nothing is lost once there is room again.
+
+COUCHCAST_HOME sits on a real 4 MiB tmpfs (root only: skipped where mounting is not possible), filled
+to the last byte by a file the tests then delete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers import LiveServer, csrf_for, make_video, start_server, wait_for
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full-disk-videos")
+    make_video(root / "clip.mp4", 12)
+    return root
+
+
+@pytest.fixture(scope="module")
+def small_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("full-disk-home")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(home)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield home
+    subprocess.run(["umount", "--lazy", str(home)], check=True)
+
+
+@pytest.fixture(scope="module")
+def live(videos, small_home) -> LiveServer:
+    """A server whose home is full: the clip was indexed and described before the disk filled up."""
+    server = start_server([videos], small_home)
+    wait_for(lambda: items(server).get("clip.mp4", {}).get("thumbnail_url"))
+    filler = os.open(small_home / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(filler, b"\0" * 65536):
+            pass
+    except OSError:
+        pass  # no space left: that was the point
+    finally:
+        os.close(filler)
+    yield server
+    server.stop()
+
+
+def items(server: LiveServer) -> dict[str, dict]:
+    response = server.request("/api/folders/1/items?path=")
+    assert response.status == 200, response.body
+    return {item["path"]: item for item in json.loads(response.body)["items"]}
+
+
+def save_position(server: LiveServer, position: float):
+    cookie, token = csrf_for(server, "clip.mp4")
+    headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": token}
+    body = json.dumps({"folder_id": 1, "path": "clip.mp4", "position": position, "duration": 12.0})
+    return server.request("/api/progress", "POST", headers, body=body.encode())
+
+
+def test_the_library_and_the_player_still_open_on_a_full_disk(live):
+    for page in ("/", "/library/1/", "/search?q=clip", "/watch/1/clip.mp4"):
+        assert live.request(page).status == 200, page
+    assert "clip.mp4" in items(live)
+    assert live.request("/media/1/clip.mp4", headers={"Range": "bytes=0-99"}).status == 206
+
+
+def test_saving_a_position_on_a_full_disk_says_why_it_cannot(live):
+    response = save_position(live, 5.0)
+    assert response.status == 507
+    assert "no disk space left" in json.loads(response.body)["error"]
+
+
+def test_the_player_tells_the_viewer_their_place_is_not_being_saved(live, chromium):
+    context = chromium.new_context(**PHONE)
+    context.add_cookies([{"name": "couchcast_key", "value": live.key, "url": live.url}])
+    page = context.new_page()
+    try:
+        page.goto(f"{live.url}/watch/1/clip.mp4")
+        page.evaluate(
+            "document.getElementById('video').muted = true; document.getElementById('video').play()"
+        )
+        notice = page.locator("#progress-problem")
+        notice.wait_for(state="visible", timeout=30_000)  # the first save comes a few seconds in
+        assert "no disk space left" in notice.inner_text()
+    finally:
+        context.close()
+
+
+def test_a_file_added_while_the_disk_is_full_is_listed_once_there_is_room(live, videos, small_home):
+    make_video(videos / "new.mp4", 2)
+    time.sleep(4)  # at least one scan of the folder with the disk still full
+    assert "new.mp4" not in items(live)  # not indexed yet, and the listing still works
+    (small_home / "filler").unlink()
+    wait_for(lambda: "new.mp4" in items(live))
+    assert save_position(live, 5.0).status == 200
+
+
+def test_a_full_disk_prints_no_traceback(live):
+    live.stop()
+    output = live.process.stdout.read()
+    assert "Traceback" not in output and "Logging error" not in output, output
+
+
+# ------------------------------------------------ a full cache disk: thumbnails wait, no ffmpeg loop
+
+
+@pytest.fixture
+def full_cache_server(videos, tmp_path):
+    """A server whose cache folder (thumbnails) is a full tmpfs, with an ffmpeg that counts its runs."""
+    from server.ffmpeg import ffmpeg_binary
+
+    runs = tmp_path / "ffmpeg-runs.log"
+    counting = tmp_path / "ffmpeg"
+    counting.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec "{ffmpeg_binary()}" "$@"\n')
+    counting.chmod(0o755)
+    cache = tmp_path / "home" / "cache"
+    cache.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(cache)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    (cache / "filler").write_bytes(b"")
+    try:
+        with open(cache / "filler", "wb") as filler:
+            while filler.write(b"\0" * 4096):
+                filler.flush()
+    except OSError:
+        pass
+    env = {
+        "COUCHCAST_FFMPEG": str(counting),
+        "COUCHCAST_DESCRIBE_RETRY": "8",
+        "COUCHCAST_SCAN_INTERVAL": "0.5",
+    }
+    server = start_server([videos], tmp_path / "home", env=env)
+    yield server, runs, cache
+    server.stop()
+    subprocess.run(["umount", "--lazy", str(cache)], check=True)
+
+
+def test_a_thumbnail_that_cannot_be_written_waits_and_is_made_once_there_is_room(full_cache_server):
+    server, runs, cache = full_cache_server
+    time.sleep(3)  # the first attempts fail: no room for the thumbnail
+    attempts = len(runs.read_text().splitlines())
+    time.sleep(2)  # within the retry delay: ffmpeg must not run again and again meanwhile
+    assert len(runs.read_text().splitlines()) == attempts
+    assert not items(server)["clip.mp4"]["thumbnail_url"]
+    (cache / "filler").unlink()
+    wait_for(lambda: items(server)["clip.mp4"]["thumbnail_url"])
