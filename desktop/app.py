@@ -56,7 +56,7 @@ def run(open_browser: bool = True) -> int:
 def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser: bool) -> int:
     stop_signals = cli.catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     loaded = config.load()
-    problems = loaded.problems
+    problems = list(loaded.problems)
     folders.load_saved(loaded.config)
     key = loaded.config.access_key
     try:
@@ -66,6 +66,7 @@ def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser:
         cli.say(f"Couchcast could not start its server: {exc}", error=True)
         return 1
     logs.retire_early_logging(early_log)
+    problems += server.problems
 
     tray = Tray(pystray, server, key)
     single.listen(tray.open_library)

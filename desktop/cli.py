@@ -129,6 +129,8 @@ def serve(args: argparse.Namespace, early_log: logging.Handler | None = None) ->
         say(f"Could not listen on {args.host}: not an address of this computer.", error=True)
         return 1
     logs.retire_early_logging(early_log)  # Django's logging writes the same file from here on
+    for problem in handle.problems:
+        say(problem, error=True)
 
     shares = folders.shared()
     available = [s for s in shares if s.available]

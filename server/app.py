@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 _ready = threading.Lock()
 _application = None
 _django_ready = False
+_problems: list[str] = []
+
+# What SQLite says of a file that is not (or no longer) a database it can read.
+DAMAGED_DATABASE = ("file is not a database", "database disk image is malformed")
 
 
 def setup_django() -> None:
@@ -28,8 +33,44 @@ def setup_django() -> None:
             from django.core.management import call_command
 
             django.setup()
-            call_command("migrate", interactive=False, verbosity=0)
+            from django.db import DatabaseError
+
+            try:
+                call_command("migrate", interactive=False, verbosity=0)
+            except DatabaseError as exc:
+                if not any(sign in str(exc) for sign in DAMAGED_DATABASE):
+                    raise
+                _problems.append(_start_a_new_database())
+                call_command("migrate", interactive=False, verbosity=0)
             _django_ready = True
+
+
+def _start_a_new_database() -> str:
+    """Keep a damaged database aside (with its journal files) so that a new one can start; say so.
+
+    The index is rebuilt from the shared folders (they live in the config); only watch positions
+    are in the kept file, for anyone who wants to try to rescue them.
+    """
+    from django.conf import settings
+    from django.db import connections
+
+    from server.config import keep_aside
+
+    connections.close_all()
+    database = Path(settings.DATABASES["default"]["NAME"])
+    kept = keep_aside(database)
+    for journal in (Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if journal.exists():
+            keep_aside(journal)
+    return (
+        f"The library database was damaged: it is kept as {kept} and a new one was started. "
+        "Your folders are read again; where videos were left off is lost."
+    )
+
+
+def startup_problems() -> list[str]:
+    """What went wrong at start and was mended, in words for the person (said once by the caller)."""
+    return list(_problems)
 
 
 def wsgi_application() -> MediaFastPath:

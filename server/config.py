@@ -117,14 +117,15 @@ def _salvage_folders(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _keep_aside(path: Path) -> Path:
-    """Move a damaged or unreadable config out of the way under a name no earlier one has."""
+def keep_aside(path: Path) -> Path:
+    """Move a damaged file (the config, the database) out of the way, beside it, under a name no
+    earlier one has: `NAME.corrupt-<time>`. Returns where it went."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    kept = path.with_name(f"{CONFIG_NAME}.corrupt-{stamp}")
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
     number = 1
     while kept.exists():  # two damaged files within a second must not overwrite each other
         number += 1
-        kept = path.with_name(f"{CONFIG_NAME}.corrupt-{stamp}-{number}")
+        kept = path.with_name(f"{path.name}.corrupt-{stamp}-{number}")
     os.replace(path, kept)
     return kept
 
@@ -175,7 +176,7 @@ def _report_unreadable(path: Path, exc: OSError, problems: list[str]) -> bool:
     """Keep an unreadable file aside; True when a fresh one may be written in its place."""
     reason = exc.strerror or str(exc)
     try:
-        kept = _keep_aside(path)
+        kept = keep_aside(path)
     except OSError:
         problems.append(
             f"Could not read the config file {path} ({reason}); it was left untouched and defaults are "
@@ -192,7 +193,7 @@ def _report_unreadable(path: Path, exc: OSError, problems: list[str]) -> bool:
 def _report_damaged(path: Path, exc: Exception, salvaged: Config, problems: list[str]) -> bool:
     """Keep a damaged file aside; True when a fresh one (with what was salvaged) may be written."""
     try:
-        kept = _keep_aside(path)
+        kept = keep_aside(path)
     except OSError:
         problems.append(
             f"The config file {path} is damaged ({exc}) and could not be moved aside; it was left "

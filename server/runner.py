@@ -186,6 +186,8 @@ class ServerHandle:
     port: int
     _server: object = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    # What went wrong at start and was mended (a damaged database kept aside): for the person to read.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def local_host(self) -> str:
@@ -226,7 +228,7 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
     Raises PortInUse when the port is taken. Port 0 picks a free port (see `handle.port`).
     """
     from server.access.keys import set_access_key
-    from server.app import wsgi_application
+    from server.app import startup_problems, wsgi_application
 
     set_access_key(access_key)
     application = wsgi_application()
@@ -253,7 +255,7 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
     thread = threading.Thread(target=_serve_forever, args=(server,), name="couchcast-server", daemon=True)
     thread.start()
     log.info("Serving on %s:%s", host, bound_port)
-    return ServerHandle(host, bound_port, server, thread)
+    return ServerHandle(host, bound_port, server, thread, startup_problems())
 
 
 def fitting_connection_limit() -> int:

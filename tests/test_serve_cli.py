@@ -192,6 +192,26 @@ def test_serve_keeps_serving_when_whoever_read_its_output_has_gone(videos, tmp_p
     assert logs and not any("Traceback" in log.read_text() for log in logs)
 
 
+def test_a_damaged_database_is_kept_aside_and_serve_starts_with_a_new_one(videos, tmp_path):
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    damage = os.urandom(64 * 1024)  # what a disk error or a half-copied file leaves
+    (home / "data" / "couchcast.sqlite3").write_bytes(damage)
+    port = free_port()
+    run = serve(home, str(videos), "--host", "127.0.0.1", "--port", str(port), "--access-key", KEY)
+    try:
+        run.wait_for_output("Press Ctrl+C")
+        listed = get_json(f"http://127.0.0.1:{port}/api/folders/1/items?path=")["items"]
+    finally:
+        returncode = run.stop()
+    assert returncode == 0
+    assert {item["name"] for item in listed} == {"clip.mp4", "long.mp4"}  # the index was rebuilt
+    (kept,) = (home / "data").glob("couchcast.sqlite3.corrupt-*")
+    assert kept.read_bytes() == damage
+    assert "The library database was damaged" in run.stderr() and str(kept) in run.stderr()
+    assert "Traceback" not in run.stderr() + run.stdout()
+
+
 def test_serve_on_a_taken_port_it_was_asked_for_exits_1_with_a_clear_message(tmp_path):
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", 0))
