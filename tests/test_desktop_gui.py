@@ -125,6 +125,22 @@ def test_sigterm_while_the_tray_is_still_starting_exits_0(x_session, tmp_path):
         starting.close()
 
 
+def test_a_damaged_database_is_kept_aside_and_the_tray_says_so(x_session, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "couchcast.sqlite3").write_bytes(b"\x00not a database" * 4096)
+    app = launch_app(x_session, tmp_path, KEY, "--background")
+    try:
+        log = tmp_path / "logs" / "couchcast.log"
+        deadline = time.monotonic() + WAIT_SECONDS
+        while "The library database was damaged" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "The library database was damaged" in log.read_text()  # what tray.tell() says, logged
+        assert list((tmp_path / "data").glob("couchcast.sqlite3.corrupt-*"))
+        assert app.live_server().request("/api/folders").status == 200
+    finally:
+        app.close()
+
+
 def test_without_a_tray_host_it_says_the_icon_is_hidden_and_keeps_serving(tmp_path):
     session = start_session(with_tray=False)
     try:
