@@ -140,7 +140,7 @@ def serve(args: argparse.Namespace, early_log: logging.Handler | None = None) ->
     if available:
         say(f"Sharing {len(available)} folder(s): " + ", ".join(s.path for s in available))
     else:
-        say("No folders are shared yet: run `couchcast serve FOLDER`, or add one from the tray.")
+        say("No folders are shared yet: name one, as in `couchcast serve ~/Videos`.")
     say(f"Local:  {network.link(handle.local_host, handle.port, access_key)}")
     if args.host in ("127.0.0.1", "localhost", "::1"):
         say("Listening on this computer only: phones cannot reach it (use --host 0.0.0.0).")
