@@ -30,6 +30,14 @@ def port_number(text: str) -> int:
     return port
 
 
+def access_key(text: str) -> str:
+    """An access key for argparse: one a link and a cookie can carry (a 500 otherwise, later)."""
+    problem = config.access_key_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="couchcast", description="A private video server for the phones in the house."
@@ -46,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=port_number, help=f"port (default: the saved one, {config.DEFAULT_PORT})"
     )
-    serve.add_argument("--access-key", help="access key for this run (default: the saved one)")
+    serve.add_argument(
+        "--access-key", type=access_key, help="access key for this run (default: the saved one)"
+    )
     return parser
 
 

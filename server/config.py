@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import secrets
+import string
 import tempfile
 import threading
 import time
@@ -53,8 +54,24 @@ class ConfigError(Exception):
     """The config could not be saved; the message says why in words a person can act on."""
 
 
+# What a key may hold: it travels in links, cookies and headers, which carry these as they are.
+ACCESS_KEY_LETTERS = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
 def new_access_key() -> str:
-    return secrets.token_urlsafe(18)  # 144 bits
+    return secrets.token_urlsafe(18)  # 144 bits, all ACCESS_KEY_LETTERS
+
+
+def access_key_problem(key: str) -> str | None:
+    """Why `key` cannot be the access key, in words for the person who chose it, or None."""
+    if not key:
+        return "The access key cannot be empty."
+    if not set(key) <= ACCESS_KEY_LETTERS:
+        return (
+            "An access key may only hold the letters A-Z and a-z, digits and - _ . ~ "
+            "(it travels in links and cookies)."
+        )
+    return None
 
 
 def config_path() -> Path:
@@ -93,6 +110,9 @@ def _parse(text: str) -> Config:
     key = raw.get("access_key", "")
     if not isinstance(key, str):
         wrong.append('"access_key" is not text')
+        key = ""
+    elif key and access_key_problem(key):
+        wrong.append('"access_key" holds letters a link cannot carry')
         key = ""
     start_at_login = raw.get("start_at_login", False)
     if not isinstance(start_at_login, bool):

@@ -130,7 +130,14 @@ def test_a_file_that_is_not_utf8_is_kept_aside_not_overwritten(config_file, fold
 
 @pytest.mark.parametrize(
     "field, value",
-    [("port", "8765"), ("port", 70000), ("port", True), ("access_key", 12345), ("start_at_login", "yes")],
+    [
+        ("port", "8765"),
+        ("port", 70000),
+        ("port", True),
+        ("access_key", 12345),
+        ("access_key", "ключ"),  # no link or cookie carries it as it is
+        ("start_at_login", "yes"),
+    ],
 )
 def test_a_wrong_type_keeps_the_folders_and_is_reported(config_file, folders, field, value):
     config_file.write_text(

@@ -308,6 +308,14 @@ def test_serve_refuses_a_port_that_is_not_a_port(tmp_path, port):
     assert "Traceback" not in run.stderr()
 
 
+@pytest.mark.parametrize("key", ["ключ", "two words", "semi;colon", ""])
+def test_serve_refuses_an_access_key_a_link_cannot_carry(tmp_path, key):
+    run = serve(tmp_path / "home", "--host", "127.0.0.1", "--port", "0", "--access-key", key)
+    assert run.process.wait(30) == 2
+    assert "access key" in run.stderr()
+    assert "Traceback" not in run.stderr()
+
+
 def test_serve_on_a_host_that_is_not_an_address_exits_1_with_a_clear_message(tmp_path):
     run = serve(tmp_path / "home", "--host", "not a host", "--port", "0")
     assert run.process.wait(30) == 1
