@@ -343,15 +343,7 @@ def ensure_nginx() -> str:
     if binary:
         return binary
     print("nginx is missing: installing Debian's nginx-light with apt-get…", flush=True)
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=environment)
-    subprocess.run(
-        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx-light"],
-        check=True,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "apt-install.sh"), "nginx-light"], check=True)
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
         raise SystemExit("nginx-light installed, but no nginx binary was found")

@@ -10,9 +10,7 @@ if ! command -v npm >/dev/null; then
   # Debian's npm only when there is none: a Node.js from elsewhere (NodeSource) brings its own,
   # and its package conflicts with Debian's.
   echo "npm is missing: installing Debian's npm with apt-get…"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  scripts/apt-install.sh npm
 fi
 npm install --silent --no-audit --no-fund --no-save --prefix build/npm "hls.js@${HLS_JS_VERSION}"
 mkdir -p "$TARGET"

@@ -5,12 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  python3-venv python3-dev python3-tk gcc pkg-config \
-  libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 >/dev/null
+scripts/apt-install.sh python3-venv python3-dev python3-tk gcc pkg-config \
+  libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0
 
 scripts/fetch-hlsjs.sh
 python3 -m venv .venv

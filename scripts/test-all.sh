@@ -4,13 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+scripts/apt-install.sh \
   python3-venv python3-dev python3-tk gcc pkg-config \
   chromium ffmpeg xvfb xauth trayer xdotool x11-utils imagemagick nginx-light \
-  dbus dbus-x11 libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 >/dev/null
+  dbus dbus-x11 libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
