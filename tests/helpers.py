@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -68,10 +69,23 @@ def file_modes_enforced() -> tuple[str, ...]:
     return ("setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}")
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out (bind to 0, or the local end
+# of any outgoing connection, another test's included) can be taken again before the server binds it.
+# Seen in CI: the app found "its" port taken and moved to the next one.
+_PORTS = random.Random()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, from a range the kernel never picks by itself."""
+    for _ in range(200):
+        port = _PORTS.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:

@@ -151,9 +151,10 @@ def full_cache_server(videos, tmp_path):
 
 def test_a_thumbnail_that_cannot_be_written_waits_and_is_made_once_there_is_room(full_cache_server):
     server, runs, cache = full_cache_server
-    time.sleep(3)  # the first attempts fail: no room for the thumbnail
+    log = server.home / "logs" / "couchcast.log"
+    wait_for(lambda: "trying again in" in log.read_text())  # the first attempt failed: no room
     attempts = len(runs.read_text().splitlines())
-    time.sleep(2)  # within the retry delay: ffmpeg must not run again and again meanwhile
+    time.sleep(3)  # within the retry delay: ffmpeg must not run again and again meanwhile
     assert len(runs.read_text().splitlines()) == attempts
     assert not items(server)["clip.mp4"]["thumbnail_url"]
     (cache / "filler").unlink()
