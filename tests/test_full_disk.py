@@ -87,8 +87,16 @@ def test_the_player_tells_the_viewer_their_place_is_not_being_saved(live, chromi
     page = context.new_page()
     try:
         page.goto(f"{live.url}/watch/1/clip.mp4")
-        page.evaluate(
-            "document.getElementById('video').muted = true; document.getElementById('video').play()"
+        # Play (again, if the player swapped the source under a first play()) until a second has played.
+        page.wait_for_function(
+            """() => {
+                const video = document.getElementById('video');
+                video.muted = true;
+                if (video.paused) video.play().catch(() => {});
+                return video.currentTime > 1;
+            }""",
+            polling=250,
+            timeout=30_000,
         )
         notice = page.locator("#progress-problem")
         notice.wait_for(state="visible", timeout=30_000)  # the first save comes a few seconds in
@@ -116,10 +124,13 @@ def test_a_full_disk_prints_no_traceback(live):
 
 
 @pytest.fixture
-def full_cache_server(videos, tmp_path):
-    """A server whose cache folder (thumbnails) is a full tmpfs, with an ffmpeg that counts its runs."""
+def full_cache_server(tmp_path):
+    """A server of one video whose cache folder (thumbnails) is a full tmpfs, with an ffmpeg that
+    counts its runs."""
     from server.ffmpeg import ffmpeg_binary
 
+    videos = tmp_path / "videos"
+    make_video(videos / "clip.mp4", 2)
     runs = tmp_path / "ffmpeg-runs.log"
     counting = tmp_path / "ffmpeg"
     counting.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec "{ffmpeg_binary()}" "$@"\n')

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,6 +18,7 @@ from server.library import catalog, folders, index, progress
 from server.library.paths import NotShared, resolve_dir, resolve_media
 
 MAX_PROGRESS_BODY = 4096
+NEARLY_FULL = 1024 * 1024  # less free space than this under the data folder: the disk is full
 NOT_SAVED = "Your place in this video is not being saved"  # the player shows the whole message
 
 log = logging.getLogger(__name__)
@@ -84,7 +87,18 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         saved = progress.record(folder_id, path, position, duration, bool(data.get("ended")))
     except DatabaseError as exc:
         log.warning("Watch progress not saved: %s", exc)
-        if "full" in str(exc):  # SQLite's "database or disk is full"
+        if _no_room_for_the_database(exc):
             return error(f"{NOT_SAVED}: the computer running Couchcast has no disk space left.", 507)
         return error(f"{NOT_SAVED}: the library database cannot be written just now.", 503)
     return JsonResponse({"position": saved.position, "watched": saved.watched})
+
+
+def _no_room_for_the_database(exc: DatabaseError) -> bool:
+    """Whether a failed write is the disk's fault. SQLite says "database or disk is full" for most
+    writes, but a WAL or shared-memory page it cannot get on a full disk is a "disk I/O error"."""
+    if "full" in str(exc):
+        return True
+    try:
+        return shutil.disk_usage(settings.DIRS.data).free < NEARLY_FULL
+    except OSError:
+        return False
