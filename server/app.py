@@ -64,7 +64,7 @@ def _start_a_new_database() -> str:
             keep_aside(journal)
     return (
         f"The library database was damaged: it is kept as {kept} and a new one was started. "
-        "Your folders are read again; where videos were left off is lost."
+        "Your folders are read again; resume positions start afresh (the old file still holds them)."
     )
 
 
