@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from server.ffmpeg import ffmpeg_binary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY = "test-access-key-0123456789"
+# A phone in Playwright: an iPhone-sized touch screen.
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 
 
 def make_video(
@@ -202,3 +206,44 @@ def csrf_for(server: LiveServer, path: str) -> tuple[str, str]:
     blob = re.search(rb'<script id="player-data" type="application/json">(.*?)</script>', page.body, re.S)
     token = json.loads(blob.group(1))["csrf_token"]
     return f"couchcast_key={server.key}; csrftoken={cookie}", token
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` (e.g. "4m") mounted on `folder` for the block; the test is skipped where
+    mounting is not possible (it needs root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        # Lazy: a server under test may still hold a file open there.
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write `folder/filler` until the disk under it has not a byte left; delete it to make room."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(descriptor, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # the disk is full: that was the point
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+def counting_ffmpeg(folder: Path) -> tuple[Path, Path]:
+    """The real ffmpeg behind a script that counts its runs: (the script, the log of its runs).
+    How a test sees that nothing was retried."""
+    log = folder / "ffmpeg-runs.log"
+    script = folder / "ffmpeg"
+    script.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{ffmpeg_binary()}" "$@"\n')
+    script.chmod(0o755)
+    return script, log

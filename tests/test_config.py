@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from server import config
-from tests.helpers import PROJECT_ROOT, file_modes_enforced
+from tests.helpers import PROJECT_ROOT, file_modes_enforced, fill_disk, tmpfs
 
 
 @pytest.fixture
@@ -206,34 +206,14 @@ def test_an_unreadable_file_is_kept_aside_and_reported(config_file):
 @pytest.fixture
 def tiny_disk(home):
     """The config folder on a real 64 KiB tmpfs (root only), so that a save really runs out of space."""
-    folder = home / "config"
-    folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(home / "config", "64k") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
-def fill(folder: Path) -> None:
-    descriptor = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while os.write(descriptor, b"\0" * 4096):
-            pass
-    except OSError:
-        pass  # the disk is full: that was the point
-    finally:
-        os.close(descriptor)
 
 
 def test_full_disk_keeps_the_old_file_intact(tiny_disk, folders):
     config.update(folders=(folders[0],))
     before = (tiny_disk / "config.json").read_bytes()
-    fill(tiny_disk)
+    fill_disk(tiny_disk)
     with pytest.raises(config.ConfigError):
         config.update(folders=tuple(folders) + ("/" + "x" * 60000,))
     assert (tiny_disk / "config.json").read_bytes() == before
@@ -241,21 +221,21 @@ def test_full_disk_keeps_the_old_file_intact(tiny_disk, folders):
 
 def test_full_disk_error_names_the_file_and_the_reason(tiny_disk):
     config.load()
-    fill(tiny_disk)
+    fill_disk(tiny_disk)
     with pytest.raises(config.ConfigError, match=r"config\.json \(No space left on device\)"):
         config.update(folders=("/" + "x" * 60000,))
 
 
 def test_full_disk_leaves_no_temporary_file(tiny_disk):
     config.load()
-    fill(tiny_disk)
+    fill_disk(tiny_disk)
     with pytest.raises(config.ConfigError):
         config.update(folders=("/" + "x" * 60000,))
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["config.json", "filler"]
 
 
 def test_full_disk_on_first_run_is_reported_not_raised(tiny_disk):
-    fill(tiny_disk)
+    fill_disk(tiny_disk)
     result = config.load()
     assert "Could not save" in result.problems[0]
     assert result.config.access_key

@@ -8,15 +8,21 @@ to the last byte by a file the tests then delete.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from tests.helpers import LiveServer, csrf_for, make_video, start_server, wait_for
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+from tests.helpers import (
+    PHONE,
+    LiveServer,
+    counting_ffmpeg,
+    csrf_for,
+    fill_disk,
+    make_video,
+    start_server,
+    tmpfs,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +34,8 @@ def videos(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("full-disk-home")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(home)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield home
-    subprocess.run(["umount", "--lazy", str(home)], check=True)
+    with tmpfs(tmp_path_factory.mktemp("full-disk-home"), "4m") as home:
+        yield home
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +43,7 @@ def live(videos, small_home) -> LiveServer:
     """A server whose home is full: the clip was indexed and described before the disk filled up."""
     server = start_server([videos], small_home)
     wait_for(lambda: items(server).get("clip.mp4", {}).get("thumbnail_url"))
-    filler = os.open(small_home / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while os.write(filler, b"\0" * 65536):
-            pass
-    except OSError:
-        pass  # no space left: that was the point
-    finally:
-        os.close(filler)
+    fill_disk(small_home)
     yield server
     server.stop()
 
@@ -127,37 +120,19 @@ def test_a_full_disk_prints_no_traceback(live):
 def full_cache_server(tmp_path):
     """A server of one video whose cache folder (thumbnails) is a full tmpfs, with an ffmpeg that
     counts its runs."""
-    from server.ffmpeg import ffmpeg_binary
-
     videos = tmp_path / "videos"
     make_video(videos / "clip.mp4", 2)
-    runs = tmp_path / "ffmpeg-runs.log"
-    counting = tmp_path / "ffmpeg"
-    counting.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec "{ffmpeg_binary()}" "$@"\n')
-    counting.chmod(0o755)
-    cache = tmp_path / "home" / "cache"
-    cache.mkdir(parents=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(cache)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    (cache / "filler").write_bytes(b"")
-    try:
-        with open(cache / "filler", "wb") as filler:
-            while filler.write(b"\0" * 4096):
-                filler.flush()
-    except OSError:
-        pass
+    counting, runs = counting_ffmpeg(tmp_path)
     env = {
         "COUCHCAST_FFMPEG": str(counting),
         "COUCHCAST_DESCRIBE_RETRY": "8",
         "COUCHCAST_SCAN_INTERVAL": "0.5",
     }
-    server = start_server([videos], tmp_path / "home", env=env)
-    yield server, runs, cache
-    server.stop()
-    subprocess.run(["umount", "--lazy", str(cache)], check=True)
+    with tmpfs(tmp_path / "home" / "cache", "256k") as cache:
+        fill_disk(cache)
+        server = start_server([videos], tmp_path / "home", env=env)
+        yield server, runs, cache
+        server.stop()
 
 
 def test_a_thumbnail_that_cannot_be_written_waits_and_is_made_once_there_is_room(full_cache_server):

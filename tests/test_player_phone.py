@@ -8,9 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import LiveServer, make_video
+from tests.helpers import PHONE, LiveServer, make_video
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 FIRST_LOAD_BUDGET = 300 * 1024
 SUBTITLES = "1\r\n00:00:00,000 --> 00:00:30,000\r\n<i>Hello</i> from the subtitles\r\n"
 

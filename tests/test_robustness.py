@@ -7,12 +7,11 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
 
-from tests.helpers import make_sparse, make_video, start_server
+from tests.helpers import make_sparse, make_video, start_server, tmpfs
 from tests.rawhttp import exchange, request_bytes, split_response
 
 BIG = "/media/1/big.mp4"
@@ -227,19 +226,10 @@ def test_the_server_still_answers_after_all_of_this(robust_server):
 @pytest.fixture(scope="module")
 def far_future(shared, robust_server):
     """A sub-folder on a real tmpfs (64-bit times; ext4 stops at 2446) holding a file dated year 36812."""
-    folder = shared / "Far future"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(shared / "Far future", "4m") as folder:
         shutil.copy(shared / "clip.mp4", folder / "dated.mp4")
         os.utime(folder / "dated.mp4", (0, 2**40))
         yield folder / "dated.mp4"
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 def test_a_file_dated_past_year_9999_is_listed_with_an_unknown_date(robust_server, far_future):

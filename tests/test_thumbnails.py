@@ -11,6 +11,7 @@ from PIL import Image
 
 from server.ffmpeg import ffmpeg_binary
 from server.library.thumbnails import WIDTH, ThumbnailCache, ThumbnailError
+from tests.helpers import counting_ffmpeg as make_counting_ffmpeg
 from tests.helpers import make_video
 
 
@@ -21,11 +22,7 @@ def video(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def counting_ffmpeg(tmp_path) -> tuple[str, Path]:
-    """The real ffmpeg behind a script that counts its runs: how a test sees that nothing was retried."""
-    log = tmp_path / "ffmpeg-runs.log"
-    script = tmp_path / "ffmpeg"
-    script.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{ffmpeg_binary()}" "$@"\n')
-    script.chmod(0o755)
+    script, log = make_counting_ffmpeg(tmp_path)
     return str(script), log
 
 
