@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
+
 from server.dirs import user_dirs
 from server.library import folders
 from server.library.models import MediaFile
@@ -24,9 +26,12 @@ def thumbnail_cache() -> ThumbnailCache:
 def thumbnail_lost(folder_id: int, relpath: str, key: str) -> None:
     """The index says this thumbnail was made, but the cache no longer has it (the cache folder was
     emptied while running): describe the file again, so the scanner's workers make it anew."""
-    MediaFile.objects.filter(
-        folder_id=folder_id, path=relpath, thumbnail=key, info=MediaFile.Info.READY
-    ).update(info=MediaFile.Info.PENDING, thumbnail="")
+    try:
+        MediaFile.objects.filter(
+            folder_id=folder_id, path=relpath, thumbnail=key, info=MediaFile.Info.READY
+        ).update(info=MediaFile.Info.PENDING, thumbnail="")
+    except DatabaseError as exc:  # a full disk: the placeholder is shown all the same
+        log.warning("Cannot ask for the thumbnail of %s again: %s", relpath, exc)
 
 
 def describe(media_id: int) -> None:

@@ -158,7 +158,8 @@ def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpRespons
     try:
         image = open(cache.image_path(key), "rb")  # noqa: SIM115 - file_response owns and closes it
     except OSError:
-        thumbnail_lost(folder_id, relpath, key)
+        if request.GET.get("v"):  # a URL the index gave out for a made thumbnail: the cache lost it
+            thumbnail_lost(folder_id, relpath, key)
         response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
         response["Cache-Control"] = "no-store"
         return response
