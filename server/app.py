@@ -97,7 +97,7 @@ def wsgi_application() -> MediaFastPath:
 def stop_background_work() -> None:
     """Stop the library scanner and its workers, and every ffmpeg conversion (the server is stopping)."""
     from server.library import scanner
-    from server.transcode import manager
+    from server.transcode import scheduler
 
-    manager.stop_all()  # no ffmpeg process outlives the server
+    scheduler.stop_all()  # no ffmpeg process outlives the server
     scanner.stop()

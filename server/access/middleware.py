@@ -13,14 +13,17 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.encoding import escape_uri_path
 
-from server.access import keys
+from server.access import keys, links
 
 # No key needed: assets, and the page that says a key is needed.
 OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed")
 # These answer the key directly; the rest are pages that get a cookie and a clean URL.
-DIRECT_PREFIXES = ("/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/")
+DIRECT_PREFIXES = ("/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/", links.LINK_PREFIX)
+# What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles.
+LINKED_VIEWS = frozenset({"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle"})
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
@@ -86,6 +89,9 @@ class AccessKeyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(OPEN_PREFIXES):
             return self.get_response(request)
+        link = links.split(request.path_info)
+        if link is not None:
+            return self._follow_link(request, link)
 
         query_key = request.GET.get("key")
         offered = keys.offered_keys(
@@ -107,6 +113,29 @@ class AccessKeyMiddleware:
 
         if query_key and not request.path.startswith(DIRECT_PREFIXES) and request.method == "GET":
             return self._clean_redirect(request, query_key)
+        return self.get_response(request)
+
+    def _follow_link(self, request: HttpRequest, link: links.Link) -> HttpResponse:
+        """A signed link: the file's own URL under it is answered when the link opens that file.
+
+        A link that does not is refused without counting as a wrong key: it holds no key to guess.
+        """
+        try:
+            match = resolve(link.rest)
+        except Resolver404:
+            match = None
+        if (
+            match is None
+            or match.url_name not in LINKED_VIEWS
+            or not links.opens(
+                keys.current_key(), link, int(match.kwargs["folder_id"]), match.kwargs["relpath"]
+            )
+        ):
+            return self._refuse(
+                request, "This link has expired or does not open this file; ask for a new one."
+            )
+        request.path_info = request.path = link.rest
+        request.couchcast_viewer = link.viewer
         return self.get_response(request)
 
     @staticmethod

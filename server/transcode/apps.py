@@ -6,7 +6,7 @@ class TranscodeConfig(AppConfig):
     label = "transcode"
 
     def ready(self) -> None:
-        from server.transcode import manager
+        from server.transcode import scheduler
 
         # Segments left by a previous run that ended without stop_all() (a crash, a kill -9).
-        manager.remove_stale_segments()
+        scheduler.remove_stale_segments()

@@ -1,4 +1,4 @@
-"""What the converter needs to know about a file, each read once: probe, keyframes, embedded subtitles.
+"""What the converter needs to know about a file, each read once: probe, timeline, embedded subtitles.
 
 Results are cached by path + size + mtime, so a changed file is read again. The library index will
 hold the probe too; until then this cache keeps a page from running ffmpeg at every request.
@@ -10,23 +10,38 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import os
 import subprocess
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+
+import av
 
 from server.ffmpeg import ffmpeg_binary
 from server.library.probe import MediaInfo, ProbeError, probe
-from server.transcode.matroska import cue_keyframes
-from server.transcode.segments import parse_keyframes
+from server.transcode.segments import Timeline
 
 SCAN_TIMEOUT = 300
+# Timelines are read by this many threads at once: reading a file without an index is bound by the
+# disk, and two files read at once from one disk are no faster than one after the other.
+SCAN_WORKERS = 1
+# How long a playlist request waits for its file's timeline before it answers "still reading".
+SCAN_WAIT = 20.0
+# A two-hour film has about 500,000 packets; a file with more than this is not a film (or lies).
+MAX_SCANNED_PACKETS = 20_000_000
 TEXT_SUBTITLES = frozenset({"subrip", "ass", "ssa", "webvtt", "mov_text", "text"})
 _subtitle_lock = threading.Lock()
 
 
 class MediaError(Exception):
     """ffmpeg is missing, or the file cannot be read or converted; the message says which."""
+
+
+class StillReading(MediaError):
+    """The file's timeline is being read; the request may be asked again in a few seconds."""
 
 
 class FfmpegMissing(MediaError):
@@ -76,31 +91,136 @@ def _cache_name(source: tuple[str, int, int], *parts: object) -> str:
     return hashlib.sha256(repr((source, *parts)).encode()).hexdigest()[:24]
 
 
-def _scan_keyframes(path: str, stream: int) -> list[float]:
-    # Copying the video packets to framecrc reads the whole file but decodes nothing: I/O bound
-    # (bench/bench_transcode.py prints the rate).
-    result = _run_ffmpeg(path, ["-map", f"0:{stream}", "-c", "copy", "-f", "framecrc", "-"], "keyframes")
-    times = parse_keyframes(result.stdout.decode("ascii", errors="replace"))
-    if not times:
-        raise MediaError(f"{os.path.basename(path)}: no keyframes found; the file may be damaged.")
-    return times
+def _seconds(value: int | None, time_base) -> float | None:
+    return None if value is None or time_base is None else float(value * time_base)
 
 
-def keyframes(path: str, stream: int, cache_dir: Path) -> list[float]:
-    """The keyframe times of video stream `stream` (its index in the file), in seconds from the start.
+def read_timeline(path: str, video_stream: int) -> Timeline:
+    """Where the film starts and really ends, and its video keyframes, read with PyAV.
 
-    Matroska files usually list them in their index (read in milliseconds); otherwise reading them
-    means reading the whole file, so they are kept in `cache_dir` across restarts.
+    The keyframes come from the file's own index when it has one (a Matroska file's Cues, an MP4's
+    sample table: milliseconds to read); otherwise every video packet is read (no decoding, but the
+    whole file passes through). The end is the end of the last packet, found by reading from the
+    last keyframe on: a container's header may claim anything (a 3 MB file "lasting" 500 hours).
+    Raises MediaError when the file cannot be read.
     """
-    target = cache_dir / (_cache_name(identity(path), "keyframes", stream) + ".json")
-    with contextlib.suppress(OSError, ValueError):
-        return [float(time) for time in json.loads(target.read_text("ascii"))]
-    times = cue_keyframes(path) or _scan_keyframes(path, stream)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    partial.write_text(json.dumps(times), "ascii")
-    os.replace(partial, target)
-    return times
+    name = os.path.basename(path)
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            streams = {stream.index: stream for stream in container.streams}
+            video = streams.get(video_stream)
+            if video is None or video.type != "video":
+                raise MediaError(f"{name}: it has no video stream {video_stream}.")
+            origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0
+            keyframes = _indexed_keyframes(container, video)
+            end = _tail_end(container, video, keyframes[-1]) if keyframes else None
+            if end is None or end < keyframes[-1]:
+                # No index, or one that names packets the file does not hold (a download cut short).
+                keyframes, end = _scan_video(container, video)
+    except av.FFmpegError as exc:
+        raise MediaError(f"{name} cannot be read: {exc}") from exc
+    if not keyframes or end is None or end <= origin:
+        raise MediaError(f"{name}: no playable video found; the file may be damaged.")
+    return Timeline(origin=origin, end=end, keyframes=tuple(keyframes))
+
+
+def _indexed_keyframes(container: av.container.InputContainer, video) -> list[float] | None:
+    """The keyframe times in the container's index, or None when it has none worth trusting."""
+    with contextlib.suppress(av.FFmpegError):
+        container.seek(0, stream=video)  # Matroska reads its Cues on the first seek
+    entries = video.index_entries
+    times = sorted(float(entry.timestamp * video.time_base) for entry in entries if entry.is_keyframe)
+    # One entry is only the start the demuxer noted for itself, not an index.
+    return times if len(times) >= 2 else None
+
+
+def _scan_video(container: av.container.InputContainer, video) -> tuple[list[float], float | None]:
+    """Keyframe times and the end, from every packet of the file (no decoding)."""
+    container.seek(0, stream=video)
+    keyframes: list[float] = []
+    end: float | None = None
+    for count, packet in enumerate(container.demux()):
+        end = _later_end(end, packet)
+        if packet.stream_index == video.index and packet.is_keyframe and packet.pts is not None:
+            keyframes.append(float(packet.pts * packet.time_base))
+        if count > MAX_SCANNED_PACKETS:
+            raise av.InvalidDataError(0, "it holds more packets than any film could")
+    return keyframes, end
+
+
+def _tail_end(container: av.container.InputContainer, video, last_keyframe: float) -> float | None:
+    """The end of the last packet, read from the last keyframe (a little before it) on."""
+    target = int(max(0.0, last_keyframe - 1.0) / video.time_base)
+    container.seek(target, stream=video, backward=True)
+    end: float | None = None
+    for count, packet in enumerate(container.demux()):
+        end = _later_end(end, packet)
+        if count > MAX_SCANNED_PACKETS:
+            raise av.InvalidDataError(0, "it holds more packets than any film could")
+    return end
+
+
+def _later_end(end: float | None, packet: av.Packet) -> float | None:
+    start = _seconds(packet.pts if packet.pts is not None else packet.dts, packet.time_base)
+    if start is None or not math.isfinite(start):
+        return end
+    finish = start + (_seconds(packet.duration, packet.time_base) or 0.0)
+    return finish if end is None else max(end, finish)
+
+
+class TimelineJobs:
+    """Reads timelines on a worker thread of its own, one job per file, cached on disk.
+
+    Requests never read a whole file themselves: they submit the job (or join the one already
+    running for that file) and wait for it a bounded time. A finished timeline is kept in
+    `cache_dir` (by path, size and mtime) across restarts.
+    """
+
+    def __init__(self, cache_dir: Path, workers: int = SCAN_WORKERS) -> None:
+        self.cache_dir = cache_dir
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="couchcast-timeline")
+        self._jobs: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self.reads = 0  # timelines read from files (not from the cache) since start
+
+    def timeline(self, path: str, video_stream: int, wait: float = SCAN_WAIT) -> Timeline:
+        """The file's timeline; raises StillReading when the job takes longer than `wait` seconds."""
+        name = _cache_name(identity(path), "timeline", video_stream)
+        target = self.cache_dir / f"{name}.json"
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            data = json.loads(target.read_text("ascii"))
+            return Timeline(data["origin"], data["end"], tuple(data["keyframes"]))
+        with self._lock:
+            job = self._jobs.get(name)
+            if job is None:
+                job = self._jobs[name] = self._pool.submit(self._read, path, video_stream, target, name)
+        try:
+            return job.result(timeout=wait)
+        except FutureTimeout:
+            raise StillReading(
+                f"Reading {os.path.basename(path)} to find where it can be cut; this takes a while "
+                "for a large file on a slow disk. Try again in a few seconds."
+            ) from None
+
+    def jobs_running(self) -> int:
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if not job.done())
+
+    def _read(self, path: str, video_stream: int, target: Path, name: str) -> Timeline:
+        with self._lock:
+            self.reads += 1
+        try:
+            timeline = read_timeline(path, video_stream)
+            data = {"origin": timeline.origin, "end": timeline.end, "keyframes": timeline.keyframes}
+            with contextlib.suppress(OSError):  # a full cache disk: read again next time
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                partial = target.with_suffix(".part")
+                partial.write_text(json.dumps(data), "ascii")
+                os.replace(partial, target)
+            return timeline
+        finally:
+            with self._lock:
+                self._jobs.pop(name, None)
 
 
 def text_subtitles(info: MediaInfo) -> list[int]:
@@ -124,3 +244,18 @@ def subtitle_vtt(path: str, number: int, cache_dir: Path) -> Path:
             raise MediaError(f"{os.path.basename(path)}: could not read its subtitles ({detail}).")
         os.replace(partial, target)
         return target
+
+
+_timeline_jobs: TimelineJobs | None = None
+_timeline_jobs_lock = threading.Lock()
+
+
+def timeline_jobs() -> TimelineJobs:
+    """The one timeline reader of this process, its results under the user cache dir."""
+    global _timeline_jobs
+    with _timeline_jobs_lock:
+        if _timeline_jobs is None:
+            from django.conf import settings
+
+            _timeline_jobs = TimelineJobs(Path(settings.DIRS.cache) / "timelines")
+        return _timeline_jobs

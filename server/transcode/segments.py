@@ -1,19 +1,28 @@
-"""Where HLS segments start, the VOD playlist that lists them, and the ffmpeg command that makes them.
+"""Where HLS segments start, the VOD playlist that lists them, and the ffmpeg command that feeds them.
 
-Segment N always covers the same span of the film, whichever ffmpeg process made it, so a process
-can be started at any segment (a seek) and its segments fit those made before:
-- transcode: fixed 2 s segments; the encoder is told to put a keyframe at each boundary.
-- remux (video copied): a copied video can only be cut at its own keyframes, so the boundaries are
-  the file's keyframes, at least 3 s apart (`keyframe_boundaries`). Segments are then 3 s to a
-  GOP long; a file with 10 s GOPs gets 10 s segments, which players handle the same way.
-Each process seeks with `-ss` before `-i` and shifts its output back with `-output_ts_offset`, so the
-timestamps inside segment N are the same whichever process made it (checked with ffprobe: equal
-video PTS/DTS; the re-encoded sound may start up to one AAC frame later after a seek).
+Segment N covers the same span of the film whichever ffmpeg process made it, by construction:
+- every process keeps the file's own timestamps (`-copyts`) and writes one continuous stream to a
+  pipe; `server.transcode.cutter` cuts that stream into segments packet by packet, with one rule
+  that depends on the film alone (see its docstring). No cut times are handed to ffmpeg, so nothing
+  depends on how a given ffmpeg build counts them (ffmpeg 9 counts `-segment_times` from the first
+  packet, ffmpeg 5.1 from zero) or on where its `-ss` lands (on Matroska, MPEG-TS and FLV with
+  B-frames it lands up to one keyframe interval early);
+- a process starts just before the source keyframe that precedes its first segment (less
+  PREROLL_SECONDS), so decoding starts on that keyframe and the packets of the segment are all there,
+  whatever the container's seek does;
+- transcode: a keyframe is forced on the first frame at or after each SEGMENT_SECONDS mark of the
+  film's own clock, and x264 makes no other keyframes (no scene cuts, no keyframe interval), so the
+  boundary pictures are the same in every process (ffmpeg 5.1 rounds a mark to the nearest frame,
+  ffmpeg 9 takes the next one: within one ffmpeg, every process picks the same frame);
+- remux (video copied): boundaries are the file's keyframes, at least MIN_REMUX_SEGMENT apart;
+- sound is re-encoded on one grid of AAC frames counted from the film's time zero
+  (`aresample=first_pts`), so every process makes the same packets at the same times.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # The first frame and every seek wait for one whole segment to be encoded: 2 s segments halve that
@@ -22,6 +31,25 @@ SEGMENT_SECONDS = 2.0
 # A remux segment ends at the first keyframe at least this far from its start (copying costs
 # nothing, so longer segments only mean fewer requests).
 MIN_REMUX_SEGMENT = 3.0
+# A keyframe this close after another one is not used as a remux boundary: a keyframe index may give
+# times a little off the packets' (an MP4's index holds decode times, up to a few frames early), and
+# the cutter accepts a keyframe up to this much before a boundary (a transcode's forced keyframe
+# too: ffmpeg 5.1 puts it on the frame nearest the mark). With no other keyframe that near, the one
+# it accepts is always the boundary's own.
+KEYFRAME_TOLERANCE = 0.5
+# Every process starts this long before its first segment (and then further back, just before the
+# keyframe there): room for the keyframe tolerance and for the sound encoder to settle before the
+# first packet that is kept.
+PREROLL_SECONDS = 1.0
+# How far before that keyframe a process seeks. MPEG-TS has no index: ffmpeg's -ss lands near the
+# time asked for, and decoding begins at the next keyframe after where it landed (a seek to 27.5 s in
+# a recording began at its keyframe at 31.5 s). Asking for a little before a known keyframe lands
+# there.
+SEEK_MARGIN = 0.25
+# A transcode process is told the keyframe marks of this many segments (20 minutes of film), then
+# ends; the next request starts another. One argument holding every mark of a 6-hour film went past
+# Linux's 128 KiB limit for one argument (E2BIG).
+TRANSCODE_WINDOW = 600
 # Sized for a small 2-core computer. Encoding 4 s of 720p HEVC took 0.6 s with ultrafast and 1.4 s
 # with veryfast here (load average 8): the first frame and every seek wait for one segment. Its
 # larger files cost nothing on a LAN; the cap keeps a weak Wi-Fi link fed.
@@ -30,36 +58,54 @@ X264_PRESET = "ultrafast"
 X264_CRF = "23"
 X264_MAXRATE = "8M"
 AUDIO_BITRATE = "160k"
-# Seconds of sound left out at the start of a process that starts at a seek (see ffmpeg_command).
-AUDIO_GAP_AFTER_SEEK = 0.15
-# Seconds added to every timestamp in the segments (see ffmpeg_command).
+AUDIO_RATE = 48000
+AAC_FRAME = 1024  # samples in one AAC packet
+# Segments' timestamps are the film's own, less its origin, plus this: the film's first B-frames
+# come up to a few frames before its start, and nothing may come before zero (see ffmpeg_command).
 TIMESTAMP_BASE = 10.0
 
 
-def fixed_boundaries(duration: float, seconds: float = SEGMENT_SECONDS) -> list[float]:
-    """Start times of fixed-length segments covering `duration`."""
-    count = max(1, math.ceil(duration / seconds - 1e-9))
-    return [index * seconds for index in range(count)]
+@dataclass(frozen=True)
+class Timeline:
+    """What a file's streams really hold, read from the packets rather than the container's claims.
+
+    Times are the file's own (seconds, as its demuxer gives them): `origin` is where the film starts,
+    `end` where its last packet ends, `keyframes` the video keyframes (empty when not read).
+    """
+
+    origin: float
+    end: float
+    keyframes: tuple[float, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.origin)
 
 
-def keyframe_boundaries(
-    keyframes: list[float], duration: float, minimum: float = MIN_REMUX_SEGMENT
-) -> list[float]:
-    """Start times of segments cut at keyframes, each at least `minimum` long (the last may be shorter)."""
-    boundaries = [0.0]
-    for time in sorted(keyframes):
-        if time - boundaries[-1] >= minimum and time < duration:
+def fixed_boundaries(timeline: Timeline, seconds: float = SEGMENT_SECONDS) -> list[float]:
+    """Start times (the file's own clock) of fixed-length segments covering the film."""
+    count = max(1, math.ceil(timeline.duration / seconds - 1e-9))
+    return [timeline.origin + index * seconds for index in range(count)]
+
+
+def keyframe_boundaries(timeline: Timeline, minimum: float = MIN_REMUX_SEGMENT) -> list[float]:
+    """Start times of segments cut at keyframes, each at least `minimum` long (the last may be shorter).
+
+    The first segment starts with the film, at its first keyframe. A keyframe with another one less
+    than KEYFRAME_TOLERANCE before it is passed over (see KEYFRAME_TOLERANCE).
+    """
+    times = sorted(timeline.keyframes)
+    boundaries = [min(times[0], timeline.origin) if times else timeline.origin]
+    for previous, time in zip([-math.inf, *times], times, strict=False):
+        if time - boundaries[-1] >= minimum and time - previous >= KEYFRAME_TOLERANCE and time < timeline.end:
             boundaries.append(time)
     return boundaries
 
 
-def playlist(boundaries: list[float], duration: float, segment_name: str) -> str:
-    """A VOD playlist of every segment: players know the whole length and can seek anywhere at once.
-
-    `segment_name` is a format string taking the segment number, e.g. "transcode-{}.ts".
-    """
-    ends = [*boundaries[1:], duration]
-    lengths = [max(end - start, 0.001) for start, end in zip(boundaries, ends, strict=True)]
+def playlist(boundaries: list[float], end: float, segment_uri: Callable[[int], str]) -> str:
+    """A VOD playlist of every segment: players know the whole length and can seek anywhere at once."""
+    ends = [*boundaries[1:], end]
+    lengths = [max(stop - start, 0.001) for start, stop in zip(boundaries, ends, strict=True)]
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
@@ -68,14 +114,9 @@ def playlist(boundaries: list[float], duration: float, segment_name: str) -> str
         "#EXT-X-MEDIA-SEQUENCE:0",
     ]
     for number, length in enumerate(lengths):
-        lines += [f"#EXTINF:{length:.6f},", segment_name.format(number)]
+        lines += [f"#EXTINF:{length:.6f},", segment_uri(number)]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
-
-
-def _seconds(value: float) -> str:
-    # Rounded up to the microsecond: a seek to just before a keyframe would land on the one before.
-    return f"{math.ceil(value * 1_000_000) / 1_000_000:.6f}"
 
 
 @dataclass(frozen=True)
@@ -86,78 +127,70 @@ class Rendition:
     kind: str  # "remux" (video copied) or "transcode"
     video_stream: int  # stream indexes in the file
     audio_stream: int | None
-    boundaries: tuple[float, ...]  # segment start times
-    duration: float
+    origin: float  # the film's start on its own clock (Timeline.origin)
+    boundaries: tuple[float, ...]  # segment start times, the file's own clock
+    end: float
+    keyframes: tuple[float, ...] = ()  # the source's video keyframes (Timeline.keyframes)
+
+    def window_end(self, first: int) -> int:
+        """The segment a process started at `first` stops before (see TRANSCODE_WINDOW)."""
+        if self.kind == "remux":
+            return len(self.boundaries)
+        return min(len(self.boundaries), first + TRANSCODE_WINDOW)
+
+    def process_start(self, first: int) -> float:
+        """Where a process making segment `first` on starts reading, on the file's own clock."""
+        wanted = self.boundaries[first] - PREROLL_SECONDS
+        keyframe = max((k for k in self.keyframes if k <= wanted), default=wanted)
+        return max(self.origin, min(wanted, keyframe) - SEEK_MARGIN)
 
 
-def ffmpeg_command(
-    binary: str, rendition: Rendition, *, first: int, segment_pattern: str, list_path: str
-) -> list[str]:
-    """ffmpeg arguments that write segments `first`, `first`+1, ... of the rendition as MPEG-TS files.
+def _seconds(value: float) -> str:
+    return f"{value:.6f}"
 
-    `segment_pattern` is a printf pattern (`.../transcode-%d.ts`); each finished segment is appended
-    to the CSV at `list_path`, which is how the server knows a segment is complete.
+
+def ffmpeg_command(binary: str, rendition: Rendition, *, first: int) -> list[str]:
+    """ffmpeg arguments that write the rendition from segment `first` on as one NUT stream to stdout.
+
+    NUT keeps every packet's timestamps and keyframe flag exactly, which is all the cutter needs.
     """
-    start = rendition.boundaries[first]
-    # The segment muxer takes cut times relative to this process's start. One past the end when
-    # this is the last segment, or it would fall back to its own 2 s default.
-    cuts = [b - start for b in rendition.boundaries[first + 1 :]] or [rendition.duration - start + 3600]
+    start = rendition.process_start(first)
     command = [binary, "-hide_banner", "-nostdin", "-v", "error"]
-    if first > 0:
-        command += ["-ss", _seconds(start)]
-    # Streams by index: "0:v:0" can be a cover picture (an MKV attachment, MP4 cover art).
-    command += ["-i", rendition.source, "-map", f"0:{rendition.video_stream}"]
+    if start > rendition.origin:
+        # -ss before -i counts from the file's start; -copyts keeps the file's own clock after it.
+        command += ["-ss", _seconds(start - rendition.origin)]
+    # Streams by index: "0:v:0" can be a cover picture (an MKV attachment, MP4 cover art). AVI holds
+    # no presentation times for B-frames: genpts makes them, NUT refuses packets without.
+    command += ["-copyts", "-fflags", "+genpts", "-i", rendition.source]
+    command += ["-map", f"0:{rendition.video_stream}"]
     if rendition.audio_stream is not None:
         command += ["-map", f"0:{rendition.audio_stream}"]
-    command += ["-sn", "-dn", "-map_metadata", "-1"]
+    command += ["-sn", "-dn", "-map_metadata", "-1", "-fps_mode", "passthrough"]
     if rendition.kind == "remux":
         command += ["-c:v", "copy"]
     else:
+        # A keyframe on the first frame at or after each boundary, on the file's own clock (-copyts);
+        # none elsewhere (no scene cuts, no keyframe interval), so every process makes the same ones.
+        # One mark past the window: the cutter sees where the window's last segment ends.
+        marks = rendition.boundaries[first : rendition.window_end(first) + 1]
         command += [
             "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF,
             "-maxrate", X264_MAXRATE, "-bufsize", X264_MAXRATE, "-pix_fmt", "yuv420p",
             "-vf", f"scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
-            "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS:g})",
+            "-force_key_frames", ",".join(_seconds(mark) for mark in marks),
+            "-x264-params", "scenecut=0:keyint=1000000:min-keyint=1",
         ]  # fmt: skip
     if rendition.audio_stream is not None:
-        # Always AAC, AAC included: a copied sound track starts at its own packet boundaries after a
-        # seek (2.1 s early in an MP4 here), so segments from a seek would not fit their neighbours.
-        command += ["-c:a", "aac", "-ac", "2", "-b:a", AUDIO_BITRATE]
-        if first > 0:
-            # The muxer puts sound packets up to a few tens of ms past a cut into the segment before
-            # it; a segment from a seek that followed one from another process would then overlap it
-            # ("Parsed buffers not in DTS sequence" in Chromium). Starting its sound a little later
-            # leaves a gap instead, which players bridge.
-            command += ["-af", f"atrim=start={AUDIO_GAP_AFTER_SEEK}"]
-    # Every process shifts its output by the same base plus its start, so no packet is ever
-    # before 0 and the muxers never shift timestamps on their own (they did for x264's B-frames:
-    # segment 0 then overlapped segment 1 and Chromium stopped with "buffers not in DTS sequence").
-    command += ["-output_ts_offset", _seconds(TIMESTAMP_BASE + start)]
-    command += [
-        "-avoid_negative_ts", "disabled",
-        "-max_muxing_queue_size", "4096",
-        "-f", "segment", "-segment_format", "mpegts",
-        "-segment_times", ",".join(f"{cut:.6f}" for cut in cuts),
-        "-segment_start_number", str(first),
-        "-segment_list", list_path, "-segment_list_type", "csv",
-        segment_pattern,
-    ]  # fmt: skip
+        # Always AAC, AAC included: a copied sound track's packets start wherever its source's do,
+        # and segments from different processes would then overlap or leave gaps.
+        grid = math.ceil(start * AUDIO_RATE / AAC_FRAME - 1e-9) * AAC_FRAME
+        command += [
+            "-c:a", "aac", "-ac", "2", "-b:a", AUDIO_BITRATE,
+            "-af", f"aresample={AUDIO_RATE}:async=1:first_pts={grid}",
+        ]  # fmt: skip
+    # One shift for every process, so no packet is ever before zero: a muxer shifts a stream that
+    # starts below zero on its own (the copied B-frames of a film's first GOP do), and only the
+    # process that started at the film's beginning would have been shifted.
+    command += ["-output_ts_offset", _seconds(TIMESTAMP_BASE - rendition.origin)]
+    command += ["-max_muxing_queue_size", "4096", "-f", "nut", "pipe:1"]
     return command
-
-
-def parse_keyframes(framecrc: str) -> list[float]:
-    """Keyframe times (seconds) from `ffmpeg -c copy -f framecrc` output of one video stream."""
-    numerator, denominator = 1, 1000
-    times = []
-    for line in framecrc.splitlines():
-        if line.startswith("#tb 0:"):
-            numerator, denominator = (int(part) for part in line.split(":", 1)[1].strip().split("/"))
-            continue
-        if line.startswith("#") or not line.strip():
-            continue
-        fields = [field.strip() for field in line.split(",")]
-        flags = next((f[2:] for f in fields[6:] if f.startswith("F=")), None)
-        # framecrc prints F= only when the flags are not exactly "keyframe".
-        if flags is None or int(flags, 16) & 1:
-            times.append(int(fields[2]) * numerator / denominator)
-    return times

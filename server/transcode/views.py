@@ -6,27 +6,36 @@ a broken file (422) never breaks the rest of the library, and direct play keeps 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
+from server.access import keys, links
 from server.library import codecs, folders
 from server.library.models import MediaFile
 from server.library.paths import NotShared, resolve_media
 from server.library.probe import MediaInfo
 from server.streaming.responses import file_response
 from server.transcode import media
-from server.transcode.manager import manager
+from server.transcode.media import timeline_jobs
 from server.transcode.plan import BrowserCaps, plan_playback
+from server.transcode.scheduler import NoRoom, Superseded, conversion_cost, no_room_message, scheduler
 from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
 
 ANSWERS = ("file", "video", "hls")
+# Seconds a player is told to wait before asking again: a viewer stopping frees a conversion within
+# seconds; reading a file's keyframes takes a few seconds per gigabyte from a slow disk.
+NO_ROOM_RETRY = 10
+STILL_READING_RETRY = 3
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -43,6 +52,14 @@ def _json_errors(not_found: str):
                 return view(request, *args, **kwargs)
             except Http404:
                 return _error(not_found, 404)
+            except (NoRoom, media.StillReading) as exc:
+                response = _error(str(exc), 503)
+                response["Retry-After"] = str(
+                    NO_ROOM_RETRY if isinstance(exc, NoRoom) else STILL_READING_RETRY
+                )
+                return response
+            except Superseded as exc:
+                return _error(str(exc), 410)
             except media.MediaError as exc:
                 return _error(str(exc), 503 if isinstance(exc, media.FfmpegMissing) else 422)
             except FileNotFoundError:
@@ -76,15 +93,6 @@ def _media_info(folder_id: int | str, relpath: str, path: str) -> MediaInfo:
         .first()
     )
     return MediaInfo.from_json(indexed) if indexed else media.media_info(path)
-
-
-def _boundaries(path: str, info: MediaInfo, kind: str) -> list[float]:
-    if info.duration is None:
-        raise media.MediaError(f"{os.path.basename(path)}: its length is unknown, so it cannot be converted.")
-    if kind == "remux":
-        times = media.keyframes(path, info.video.index, Path(settings.DIRS.cache) / "keyframes")
-        return keyframe_boundaries(times, info.duration)
-    return fixed_boundaries(info.duration)
 
 
 def _convertible(info: MediaInfo, kind: str) -> bool:
@@ -144,28 +152,75 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
             body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
         else:
             plan = plan_playback(info, caps)
-            url = body["direct_url"]
+            body["plan"] = {"kind": plan.kind, "reason": plan.reason, "url": body["direct_url"], "busy": None}
             if plan.converted:
-                url = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
-            body["plan"] = {"kind": plan.kind, "reason": plan.reason, "url": url}
+                body["plan"]["url"] = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
+                body["plan"]["busy"] = _busy(plan.kind, info)
+                with contextlib.suppress(media.MediaError):
+                    # Start reading where the file can be cut now: the playlist comes next.
+                    timeline_jobs().timeline(path, info.video.index, wait=0)
     return JsonResponse(body)
 
 
-def _conversion(folder_id: str, relpath: str, kind: str) -> tuple[str, MediaInfo, list[float]]:
+def _busy(kind: str, info: MediaInfo) -> str | None:
+    """Why this conversion cannot start now, in words for the viewer; None when there is room."""
+    video = info.video
+    if scheduler().room_for(conversion_cost(kind, video.width, video.height, None)):
+        return None
+    return no_room_message(scheduler().converting())
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    """A file converted one way: what the playlist and the segments are made from."""
+
+    key: str  # the file's version and the way: names its segments in the cache
+    rendition: Rendition
+    cost: float
+
+
+def _conversion(folder_id: str, relpath: str, kind: str) -> _Conversion:
     path = _shared_file(folder_id, relpath)
     info = _media_info(folder_id, relpath, path)
     if not _convertible(info, kind):
         raise Http404("This file is not converted this way.")
-    return path, info, _boundaries(path, info, kind)
+    timeline = timeline_jobs().timeline(path, info.video.index)
+    boundaries = keyframe_boundaries(timeline) if kind == "remux" else fixed_boundaries(timeline)
+    audio = info.audio[0].index if info.audio else None
+    rendition = Rendition(
+        source=path,
+        kind=kind,
+        video_stream=info.video.index,
+        audio_stream=audio,
+        origin=timeline.origin,
+        boundaries=tuple(boundaries),
+        end=timeline.end,
+        keyframes=timeline.keyframes,
+    )
+    key = hashlib.sha256(repr((media.identity(path), kind, audio)).encode()).hexdigest()[:24]
+    video = info.video
+    return _Conversion(key, rendition, conversion_cost(kind, video.width, video.height, None))
+
+
+def _viewer(request: HttpRequest) -> str:
+    """Who asks: the viewer named by the signed link the playlist gave, else one shared name."""
+    return getattr(request, "couchcast_viewer", "")
 
 
 @require_safe
 @_json_errors("No such file in this shared folder.")
 def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> HttpResponse:
-    _, info, boundaries = _conversion(folder_id, relpath, kind)
-    text = playlist(boundaries, info.duration, kind + "-{}.ts")
+    """The VOD playlist. Its segment URLs carry a signed link for a new viewer (server.access.links):
+    they work in players that send no cookie and no header, and never show the access key."""
+    conversion = _conversion(folder_id, relpath, kind)
+    rendition = conversion.rendition
+    prefix = links.LINK_PREFIX + links.token(keys.current_key(), int(folder_id), relpath, links.new_viewer())
+    base = (
+        prefix + escape_uri_path(reverse("hls-segment", args=[folder_id, relpath, kind, 0]))[: -len("0.ts")]
+    )
+    text = playlist(list(rendition.boundaries), rendition.end, lambda number: f"{base}{number}.ts")
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
-    response["Cache-Control"] = "private, no-cache"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -174,20 +229,13 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
 def hls_segment(
     request: HttpRequest, folder_id: str, relpath: str, kind: str, number: str
 ) -> HttpResponseBase:
-    path, info, boundaries = _conversion(folder_id, relpath, kind)
+    conversion = _conversion(folder_id, relpath, kind)
     index = int(number)
-    if index >= len(boundaries):
+    if index >= len(conversion.rendition.boundaries):
         raise Http404("No such segment.")
-    key = hashlib.sha256(repr((media.identity(path), kind)).encode()).hexdigest()[:24]
-    rendition = Rendition(
-        source=path,
-        kind=kind,
-        video_stream=info.video.index,
-        audio_stream=info.audio[0].index if info.audio else None,
-        boundaries=tuple(boundaries),
-        duration=info.duration,
+    segment = scheduler().segment(
+        conversion.key, conversion.rendition, index, viewer=_viewer(request), cost=conversion.cost
     )
-    segment = manager().segment(key, rendition, index)
     file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
     return file_response(request, file, "video/mp2t", filename=f"{kind}-{index}.ts")
 
