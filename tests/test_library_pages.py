@@ -160,9 +160,11 @@ def test_playing_to_the_end_marks_watched_and_starts_over_next_time(library_serv
     assert items(library_server)["Top.mp4"]["watched"] is True
 
 
-def test_a_saved_position_is_offered_as_resume_on_the_player(library_server):
-    save_progress(library_server, TRIP, {"position": 75.0, "duration": 600.0})
-    page = library_server.request(f"/watch/1/{TRIP}").body.decode()
+def test_a_saved_position_is_offered_as_resume_on_the_player(library_server, library):
+    film = "Evening/Long_film.mp4"  # long enough to be left part-way (TRIP is 4 s)
+    make_video(library / film, 90, size="64x48")
+    assert save_progress(library_server, film, {"position": 75.0, "duration": 90.0}).status == 200
+    page = library_server.request(f"/watch/1/{film}").body.decode()
     assert "Resume at 1:15" in page
 
 
