@@ -85,8 +85,7 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         resolve_media(share.path, path)
     except NotShared:
         return error("No such file in this shared folder.", 404)
-    indexed = catalog.find(share, path)
-    problem = progress.position_problem(position, indexed.duration if indexed else None)
+    problem = progress.position_problem(position, catalog.duration(share, path))
     if problem:
         return error(f'"position" {problem}.', 400)
     try:

@@ -219,6 +219,12 @@ def find(share: Share, path: str) -> Item | None:
     return item
 
 
+def duration(share: Share, path: str) -> float | None:
+    """A file's length in seconds as the index knows it (None: not probed, or not indexed)."""
+    row = MediaFile.objects.filter(folder_id=share.id, path=path).values_list("duration", flat=True)
+    return stored_seconds(row.first())
+
+
 def neighbours(share: Share, item: Item) -> tuple[Item | None, Item | None]:
     """The files before and after this one in its folder, in name order."""
     directory = item.path.rpartition("/")[0]
