@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LiveServer, csrf_for, make_video, start_server, wait_for
+from tests.helpers import LiveServer, csrf_for, described, items, make_video, start_server, wait_for
 
 TRIP = "Movies/The.Big.Trip.2019.1080p.mp4"
 
@@ -22,17 +22,6 @@ def library(tmp_path_factory) -> Path:
     (root / "Movies" / "broken.mp4").write_bytes(b"not a video at all" * 200)
     make_video(root / "Top.mp4", 2)
     return root
-
-
-def items(library_server: LiveServer, path: str = "") -> dict[str, dict]:
-    response = library_server.request(f"/api/folders/1/items?path={path}")
-    assert response.status == 200, response.body
-    return {item["path"]: item for item in json.loads(response.body)["items"]}
-
-
-def described(library_server: LiveServer, path: str) -> dict:
-    folder = path.rpartition("/")[0]
-    return wait_for(lambda: (item := items(library_server, folder).get(path)) and item["described"] and item)
 
 
 def save_progress(library_server: LiveServer, path: str, body: dict, *, with_token: bool = True):
