@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -206,6 +207,19 @@ def csrf_for(server: LiveServer, path: str) -> tuple[str, str]:
     blob = re.search(rb'<script id="player-data" type="application/json">(.*?)</script>', page.body, re.S)
     token = json.loads(blob.group(1))["csrf_token"]
     return f"couchcast_key={server.key}; csrftoken={cookie}", token
+
+
+def items(server: LiveServer, folder: str = "") -> dict[str, dict]:
+    """The API items of one folder of the first share, keyed by path."""
+    response = server.request(f"/api/folders/1/items?path={quote(folder)}")
+    assert response.status == 200, response.body
+    return {item["path"]: item for item in json.loads(response.body)["items"]}
+
+
+def described(server: LiveServer, path: str) -> dict:
+    """A file's API item once ffmpeg has looked at it (duration and thumbnail in the index)."""
+    folder = path.rpartition("/")[0]
+    return wait_for(lambda: (item := items(server, folder).get(path)) and item["described"] and item)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LiveServer, csrf_for, make_video, start_server, wait_for
+from tests.helpers import LiveServer, csrf_for, described, items, make_video, start_server, wait_for
 
 TRIP = "Movies/The.Big.Trip.2019.1080p.mp4"
 
@@ -22,17 +22,6 @@ def library(tmp_path_factory) -> Path:
     (root / "Movies" / "broken.mp4").write_bytes(b"not a video at all" * 200)
     make_video(root / "Top.mp4", 2)
     return root
-
-
-def items(library_server: LiveServer, path: str = "") -> dict[str, dict]:
-    response = library_server.request(f"/api/folders/1/items?path={path}")
-    assert response.status == 200, response.body
-    return {item["path"]: item for item in json.loads(response.body)["items"]}
-
-
-def described(library_server: LiveServer, path: str) -> dict:
-    folder = path.rpartition("/")[0]
-    return wait_for(lambda: (item := items(library_server, folder).get(path)) and item["described"] and item)
 
 
 def save_progress(library_server: LiveServer, path: str, body: dict, *, with_token: bool = True):
@@ -160,9 +149,11 @@ def test_playing_to_the_end_marks_watched_and_starts_over_next_time(library_serv
     assert items(library_server)["Top.mp4"]["watched"] is True
 
 
-def test_a_saved_position_is_offered_as_resume_on_the_player(library_server):
-    save_progress(library_server, TRIP, {"position": 75.0, "duration": 600.0})
-    page = library_server.request(f"/watch/1/{TRIP}").body.decode()
+def test_a_saved_position_is_offered_as_resume_on_the_player(library_server, library):
+    film = "Evening/Long_film.mp4"  # long enough to be left part-way (TRIP is 4 s)
+    make_video(library / film, 90, size="64x48")
+    assert save_progress(library_server, film, {"position": 75.0, "duration": 90.0}).status == 200
+    page = library_server.request(f"/watch/1/{film}").body.decode()
     assert "Resume at 1:15" in page
 
 

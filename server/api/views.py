@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 
 from django.conf import settings
@@ -51,31 +50,34 @@ def folder_items(request: HttpRequest, folder_id: int) -> JsonResponse:
     return JsonResponse({"items": dirs + [item.to_json() for item in contents.items]})
 
 
-def _seconds(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
-
-
 @require_POST
 def save_progress(request: HttpRequest) -> JsonResponse:
     """Where a file was left off: `{"folder_id", "path", "position", "duration", "ended"}`.
 
     Protected by Django's CSRF check (the page sends its token as X-CSRFToken): the key cookie is
     SameSite=Lax, but another web page on the same computer (another port) counts as same-site.
+    A report that cannot be right (a position that is not a finite number of seconds within the file)
+    is refused with a 400 that says which field is wrong: a stored position is shown on every page.
     """
     if len(request.body) > MAX_PROGRESS_BODY:
         return error("Request too large.", 413)
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the interpreter allows ("[" * 4000 fits in the body);
+        # the parser raises it cleanly, and a progress report is one flat object anyway.
         return error("The body must be JSON.", 400)
     if not isinstance(data, dict):
         return error("The body must be a JSON object.", 400)
-    folder_id, path = data.get("folder_id"), data.get("path")
-    position, duration = _seconds(data.get("position")), _seconds(data.get("duration"))
-    if not isinstance(folder_id, int) or not isinstance(path, str) or position is None:
+    folder_id, path, position = data.get("folder_id"), data.get("path"), data.get("position")
+    duration, ended = data.get("duration"), data.get("ended", False)
+    if isinstance(folder_id, bool) or not isinstance(folder_id, int) or not isinstance(path, str):
         return error('"folder_id" (number), "path" (text) and "position" (seconds) are needed.', 400)
+    if not isinstance(ended, bool):
+        return error('"ended" must be true or false.', 400)
+    problem = progress.seconds_problem(duration) if duration is not None else None
+    if problem:
+        return error(f'"duration" {problem}.', 400)
     share = folders.available(folder_id)
     if share is None:
         return error("No shared folder with this id.", 404)
@@ -83,8 +85,11 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         resolve_media(share.path, path)
     except NotShared:
         return error("No such file in this shared folder.", 404)
+    problem = progress.position_problem(position, catalog.duration(share, path))
+    if problem:
+        return error(f'"position" {problem}.', 400)
     try:
-        saved = progress.record(folder_id, path, position, duration, bool(data.get("ended")))
+        saved = progress.record(folder_id, path, float(position), duration, ended)
     except DatabaseError as exc:
         log.warning("Watch progress not saved: %s", exc)
         if _no_room_for_the_database(exc):

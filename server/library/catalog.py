@@ -20,7 +20,7 @@ from server.library.index import MAX_MTIME_NS
 from server.library.listing import modified_time, natural_key
 from server.library.models import MediaFile, WatchProgress
 from server.library.probe import MediaInfo
-from server.library.progress import clock, resume_position
+from server.library.progress import clock, resume_position, stored_seconds
 from server.library.titles import readable_title
 
 SORTS = {"name": "Name", "added": "Date added", "watched": "Recently watched"}
@@ -66,9 +66,10 @@ class Item:
 
     @property
     def progress_percent(self) -> int:
-        if not self.position or not self.duration:
+        """How much was watched, 1-100 (0: not started); a position past the end is 100."""
+        if not (self.position > 0 and self.duration and self.duration > 0):
             return 0
-        return max(1, min(100, round(100 * self.position / self.duration)))
+        return max(1, round(100 * min(1.0, self.position / self.duration)))
 
     @property
     def progress_class(self) -> str:
@@ -147,6 +148,7 @@ def _progress_by_path(folder_ids: list[int]) -> dict[tuple[int, str], WatchProgr
 def _item(row: dict, progress: WatchProgress | None) -> Item:
     """An Item from a `.values()` row (plain dicts: a 5,000-file folder is not 5,000 model instances)."""
     folder_id, path, thumbnail = row["folder_id"], row["path"], row["thumbnail"]
+    duration = stored_seconds(row["duration"])
     quoted = quote(path, safe="/")
     subtitles = [
         SubtitleTrack(label, language, _url("subtitle", folder_id, sub_path))
@@ -161,13 +163,13 @@ def _item(row: dict, progress: WatchProgress | None) -> Item:
         size=row["size"],
         modified=modified_time(row["mtime_ns"] / 1e9) if row["mtime_ns"] < MAX_MTIME_NS else None,
         added=row["added"],
-        duration=row["duration"],
+        duration=duration,
         stream_url=_prefix("media", folder_id) + quoted,
         watch_url=_prefix("watch", folder_id) + quoted,
         thumbnail_url=f"{_prefix('thumbnail', folder_id)}{quoted}?v={thumbnail[:12]}" if thumbnail else None,
         described=row["info"] != MediaFile.Info.PENDING,
         subtitles=subtitles,
-        position=resume_position(progress),
+        position=resume_position(progress, duration),
         watched=bool(progress and progress.watched),
         last_watched=progress.updated if progress else None,
     )
@@ -215,6 +217,12 @@ def find(share: Share, path: str) -> Item | None:
     if row["probe"]:
         item.mime = file_type(MediaInfo.from_json(row["probe"]), row["name"])
     return item
+
+
+def duration(share: Share, path: str) -> float | None:
+    """A file's length in seconds as the index knows it (None: not probed, or not indexed)."""
+    row = MediaFile.objects.filter(folder_id=share.id, path=path).values_list("duration", flat=True)
+    return stored_seconds(row.first())
 
 
 def neighbours(share: Share, item: Item) -> tuple[Item | None, Item | None]:

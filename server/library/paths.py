@@ -1,10 +1,20 @@
-"""The only place where a path from a request becomes a path on disk.
+"""The only place where a path from a request becomes a path on disk, and the one rule for names.
 
-Threat: a request names a file outside the shared folders (`..`, absolute paths, backslashes,
-percent-encoded tricks that decode to those, a symlink that leads out), or a file inside that was
-never meant to be served (hidden files, system folders, non-media files). Every such request gets
-`NotShared`, which the views answer with 404: the same answer as for a file that does not exist,
-so nothing is learnt from probing.
+Threat: a request names a file outside the shared folders (`..`, absolute paths, Windows-style
+`..\\..\\` paths, percent-encoded tricks that decode to those, a symlink that leads out), or a file
+inside that was never meant to be served (hidden files, system folders, non-media files). Every such
+request gets `NotShared`, which the views answer with 404: the same answer as for a file that does not
+exist, so nothing is learnt from probing.
+
+One rule, `is_listable_name`, decides both what a listing shows (the index walks the disk with it) and
+which parts a request path may have, so a name is listed if and only if it can be opened.
+
+Backslashes: on Windows `\\` separates folders, so a request part holding one would climb or descend
+folders there; it is refused wherever the system counts it as a separator (`os.sep`, `os.altsep`). On
+Linux and macOS a backslash is an ordinary character of a file name (`back\\slash.mp4`, as a Windows
+user's backup or a camera may name files), the system never reads it as a separator, so such a file is
+listed and served like any other, its URL carrying `%5C`. A request part `..\\..\\secret.mp4` is then
+one name inside the shared folder, and it starts with a dot, so it is refused as hidden anyway.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ SYSTEM_NAMES = frozenset(
 
 
 _UNADDRESSABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+# What this system reads as a folder separator inside a path: "/" on POSIX, also "\\" on Windows.
+_SEPARATORS = frozenset(sep for sep in (os.sep, os.altsep) if sep)
 
 
 class NotShared(Exception):
@@ -46,29 +58,28 @@ def _addressable(name: str) -> bool:
 
 
 def is_listable_name(name: str) -> bool:
-    """A name that may appear in a listing: not hidden, not a system folder, not an Office lock,
-    and one a URL can name."""
+    """A name that is listed and served (one rule for both): not hidden (so neither `.` nor `..`),
+    not a system folder, not an Office lock, one a URL can name, and one name, not a path, here."""
     return (
         bool(name)
         and not name.startswith((".", "~$"))
         and name.lower() not in SYSTEM_NAMES
         and _addressable(name)
+        and _SEPARATORS.isdisjoint(name)
+        # On Windows a colon names a drive or an alternate data stream.
+        and not (sys.platform == "win32" and ":" in name)
     )
 
 
 def split_relative(relpath: str) -> list[str]:
-    """Check a POSIX path relative to a shared folder and return its parts ('' is the top)."""
+    """Check a POSIX path relative to a shared folder and return its parts ('' is the top).
+
+    An absolute path or an empty part (`a//b`) has an empty name in it, which is not listable."""
     if relpath == "":
         return []
-    if "\\" in relpath or "\x00" in relpath or relpath.startswith("/"):
-        raise NotShared(relpath)
     parts = relpath.split("/")
-    for part in parts:
-        if part in (".", "..") or not is_listable_name(part):
-            raise NotShared(relpath)
-        # On Windows a colon names a drive or an alternate data stream.
-        if sys.platform == "win32" and ":" in part:
-            raise NotShared(relpath)
+    if not all(is_listable_name(part) for part in parts):
+        raise NotShared(relpath)
     return parts
 
 
