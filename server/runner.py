@@ -3,8 +3,9 @@
 This is the one interface the desktop shell and `couchcast serve` use to run the server.
 Media bodies are file objects that waitress sends from its I/O loop (`wsgi.file_wrapper`), so a
 worker thread is only busy while a view runs; on Linux and macOS the bytes go through
-`os.sendfile` (no copy through Python), elsewhere through plain reads (`SendfileChannel`).
+`os.sendfile` (no copy through Python), elsewhere through plain reads (`server.channel`).
 `COUCHCAST_SENDFILE=0` turns os.sendfile off (to compare, or if a file system misbehaves with it).
+What one client may hold (connections, time, request sizes) is `server.connections`.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import logging
 import os
 import select
 import threading
-import time
 from dataclasses import dataclass, field
 
-from waitress.buffers import ReadOnlyFileBasedBuffer
 from waitress.channel import HTTPChannel
-from waitress.server import create_server
 
-from server.streaming.files import BoundedFile
+from server.channel import ReadingChannel, SendfileChannel
+from server.connections import (
+    MAINTENANCE_INTERVAL,
+    MAX_REQUEST_BODY_BYTES,
+    MAX_REQUEST_HEAD_BYTES,
+    GuardedServer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,146 +42,10 @@ SELECT_SOCKETS_LIMIT = 500
 # A paused video's connection sits idle; browsers re-request with a Range when playback resumes,
 # so closing idle connections after a while only frees a socket and a file.
 CHANNEL_TIMEOUT = 300
-# Upper bound for one os.sendfile call: the kernel sends what fits in the socket buffer anyway;
-# the bound only keeps one fast reader from holding the I/O loop for long.
-SENDFILE_CHUNK = 8 * 1024 * 1024
-# Without sendfile, a file body goes out in reads of this size. waitress would read as much as the
-# socket's SO_SNDBUF (4 MiB on Linux loopback) on every wake-up and re-read what did not fit.
-READ_CHUNK = 256 * 1024
-_DISCONNECTED = frozenset(
-    {
-        errno.ECONNRESET,
-        errno.ENOTCONN,
-        errno.ESHUTDOWN,
-        errno.ECONNABORTED,
-        errno.EPIPE,
-        errno.EBADF,
-    }
-)
 
 
 class PortInUse(Exception):
     """The port is taken by another program (or another Couchcast)."""
-
-
-class SendfileChannel(HTTPChannel):
-    """waitress's channel, sending range-bounded file bodies with os.sendfile (or plain reads).
-
-    Replaces `HTTPChannel._flush_some`, which waitress calls from its I/O loop and from worker
-    threads (with `do_close=False`: only the I/O loop may close the socket). A `BoundedFile` body
-    goes through os.sendfile; other file bodies (multipart/byteranges, or all of them without
-    sendfile) in reads of READ_CHUNK; in-memory buffers (headers, small responses) as waitress sends them.
-
-    Why a replacement and not a wrapper: waitress's loop sends the first part of a file body
-    (everything that fits in the socket buffer) with its own reads, and when a file shrinks while
-    it is being sent, a read returns nothing, nothing is sent, and the channel stays writable: the
-    I/O loop spins at 100% CPU until the client goes away. Here a file that ends early closes the
-    connection (the promised Content-Length can no longer be kept).
-    """
-
-    use_sendfile = True
-    _unsent: memoryview | None = None  # read from the file but not yet accepted by the socket
-
-    def _flush_some(self, do_close: bool = True) -> bool:
-        sent = 0
-        while self.connected:
-            outbuf = self.outbufs[0]
-            if self.use_sendfile and _is_bounded_file(outbuf):
-                send = self._send_file
-            elif isinstance(outbuf, ReadOnlyFileBasedBuffer):  # any other file body, e.g. multipart
-                send = self._send_read_file
-            else:
-                send = self._send_buffer
-            count, drained = send(outbuf, do_close)
-            sent += count
-            if not drained or len(self.outbufs) == 1:
-                break
-            finished = self.outbufs.pop(0)
-            try:
-                finished.close()
-            except Exception:
-                self.logger.exception("Unexpected error when closing an outbuf")
-        if sent:
-            self.last_activity = time.time()
-        return bool(sent)
-
-    def _send_buffer(self, outbuf, do_close: bool) -> tuple[int, bool]:
-        sent = 0
-        while len(outbuf) > 0:
-            count = self.send(outbuf.get(self.sendbuf_len), do_close=do_close)
-            if not count:
-                return sent, False
-            outbuf.skip(count, True)
-            self.total_outbufs_len -= count
-            sent += count
-        return sent, True
-
-    def _send_file(self, outbuf: ReadOnlyFileBasedBuffer, do_close: bool) -> tuple[int, bool]:
-        source: BoundedFile = outbuf.file
-        sent = 0
-        while outbuf.remain > 0:
-            try:
-                count = os.sendfile(
-                    self.socket.fileno(), source.fileno(), source.tell(), min(outbuf.remain, SENDFILE_CHUNK)
-                )
-            except BlockingIOError:  # EAGAIN: the socket buffer is full; the loop calls again when not
-                return sent, False
-            except OSError as exc:
-                if exc.errno not in _DISCONNECTED:
-                    raise
-                self._hang_up(do_close)
-                return sent, False
-            if count == 0:
-                self._file_ended_early(do_close)
-                return sent, False
-            outbuf.skip(count, True)
-            self.total_outbufs_len -= count
-            sent += count
-        return sent, True
-
-    def _send_read_file(self, outbuf: ReadOnlyFileBasedBuffer, do_close: bool) -> tuple[int, bool]:
-        sent = 0
-        while self._unsent or outbuf.remain > 0:
-            if not self._unsent:
-                data = outbuf.get(min(outbuf.remain, READ_CHUNK), skip=True)
-                if not data:
-                    self._file_ended_early(do_close)
-                    return sent, False
-                self._unsent = memoryview(data)
-            count = self.send(self._unsent, do_close=do_close)
-            if not count:
-                return sent, False
-            self._unsent = self._unsent[count:]
-            self.total_outbufs_len -= count
-            sent += count
-        return sent, True
-
-    def _file_ended_early(self, do_close: bool) -> None:
-        log.warning("A file shrank while it was being sent; closing that connection.")
-        self._hang_up(do_close)
-
-    def _hang_up(self, do_close: bool) -> None:
-        # From a worker thread, only mark it: the I/O loop closes channels marked will_close.
-        self.will_close = True
-        if do_close:
-            self.handle_close()
-
-    def handle_close(self) -> None:
-        # Under the lock: a worker thread may be in the middle of sending `_unsent` (the I/O loop
-        # closes a channel as soon as poll() reports the client gone).
-        with self.outbuf_lock:
-            self._unsent = None
-            super().handle_close()
-
-
-def _is_bounded_file(outbuf) -> bool:
-    return isinstance(outbuf, ReadOnlyFileBasedBuffer) and isinstance(outbuf.file, BoundedFile)
-
-
-class ReadingChannel(SendfileChannel):
-    """The same channel without os.sendfile: where the OS lacks it, or with COUCHCAST_SENDFILE=0."""
-
-    use_sendfile = False
 
 
 @dataclass
@@ -233,13 +101,16 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
     set_access_key(access_key)
     application = wsgi_application()
     try:
-        server = create_server(
+        server = GuardedServer(
             application,
             host=host,
             port=port,
             threads=WORKER_THREADS,
             connection_limit=fitting_connection_limit(),
             channel_timeout=CHANNEL_TIMEOUT,
+            cleanup_interval=MAINTENANCE_INTERVAL,
+            max_request_body_size=MAX_REQUEST_BODY_BYTES,
+            max_request_header_size=MAX_REQUEST_HEAD_BYTES,
             # select() fails on descriptors above 1023 (FD_SETSIZE), which ~500 streams reach:
             # the loop then raised and the server stopped serving. poll() has no such limit.
             asyncore_use_poll=True,

@@ -1,4 +1,4 @@
-"""How file bodies leave the server (runner.SendfileChannel): real server, real sockets, both paths.
+"""How file bodies leave the server (server.channel.SendfileChannel): real server, real sockets, both paths.
 
 Each test runs against a server using os.sendfile and one using plain reads (COUCHCAST_SENDFILE=0).
 Socket buffers on loopback hold several MB, so the files are larger than that: what a client does
@@ -251,9 +251,11 @@ def test_server_keeps_answering_with_more_open_streams_than_select_can_watch(str
     server_process = psutil.Process(streaming_server.process.pid)
     streams = []
     try:
-        for _ in range(560):
+        for number in range(560):
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # stalled, and cheap for the kernel
+            # From 20 addresses (all loopback): one address may hold only so many connections.
+            sock.bind((f"127.0.1.{number % 20 + 1}", 0))
             sock.connect(("127.0.0.1", streaming_server.port))
             sock.sendall(request)
             streams.append(sock)

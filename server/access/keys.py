@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import threading
 import time
+from collections import OrderedDict
 
 COOKIE_NAME = "couchcast_key"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
@@ -15,10 +17,15 @@ COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 # on every request of a page, and must still be able to scan the new QR code right after.
 WRONG_KEYS_ALLOWED = 10
 WRONG_KEY_WINDOW = 60.0
+# Addresses whose wrong keys are remembered at most (the least recently seen is forgotten first).
+# More than the devices of any home network (an IPv4 /24 has 254 addresses; IPv6 counts by /64),
+# so a guesser cannot push its own record out by switching addresses. About 0.5 KB each: 0.5 MB.
+WRONG_KEY_ADDRESSES = 1024
+# IPv6 devices pick new temporary addresses within their network's /64 (RFC 8981); counting each
+# address apart would give one guessing device a fresh allowance with every address it takes.
+IPV6_PREFIX_LENGTH = 64
 
-_lock = threading.Lock()
 _key: str = ""
-_wrong_keys: dict[str, dict[bytes, float]] = {}  # address -> {fingerprint of a wrong key: last seen}
 
 
 def set_access_key(key: str) -> None:
@@ -37,43 +44,114 @@ def is_valid(candidate: str) -> bool:
 
 
 def offered_keys(*, query: str | None, authorization: str, cookie: str | None) -> list[str]:
-    """The keys a request offers: `?key=`, `Authorization: Bearer`, the cookie (SPEC "Access")."""
+    """The keys a request offers: `?key=`, `Authorization: Bearer`, the cookie."""
     bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
     return [key for key in (query, bearer, cookie) if key]
 
 
-def _recent(address: str, now: float) -> dict[bytes, float]:
-    attempts = _wrong_keys.get(address, {})
-    for fingerprint, seen in list(attempts.items()):
-        if seen < now - WRONG_KEY_WINDOW:
-            del attempts[fingerprint]
-    return attempts
+def guesser(address: str) -> str:
+    """Whose guesses a request's address counts as: an IPv4 address itself, an IPv6 address by its /64."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # without a link-local zone ("%eth0")
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, IPV6_PREFIX_LENGTH), strict=False))
+
+
+class WrongKeys:
+    """Recent wrong keys per guesser (see `guesser`), in bounded memory.
+
+    A key is remembered by a digest, for `window` seconds after it was last sent; at most `capacity`
+    guessers are remembered, the least recently seen dropped first. Expired keys are swept from the
+    whole table once per window, not only when their address comes back.
+    """
+
+    def __init__(self, capacity: int = WRONG_KEY_ADDRESSES, window: float = WRONG_KEY_WINDOW) -> None:
+        self.capacity = capacity
+        self.window = window
+        self._lock = threading.Lock()
+        # guesser -> {digest of a wrong key: (last sent, the exact address that sent it)}
+        self._guessers: OrderedDict[str, dict[bytes, tuple[float, str]]] = OrderedDict()
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._guessers)
+
+    def seconds_blocked(self, address: str, now: float | None = None) -> float:
+        """How long this address must wait before a key is checked again (0 when not blocked)."""
+        if not self._guessers:  # the usual case, on every request: no parsing, no lock
+            return 0.0
+        now = time.monotonic() if now is None else now
+        who = guesser(address)
+        with self._lock:
+            attempts = self._unexpired(who, now)
+            if len(attempts) < WRONG_KEYS_ALLOWED:
+                return 0.0
+            return min(seen for seen, _ in attempts.values()) + self.window - now
+
+    def record(self, address: str, candidates: list[str], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        who = guesser(address)
+        with self._lock:
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.window
+                for other in list(self._guessers):
+                    self._unexpired(other, now)
+            attempts = self._unexpired(who, now)
+            for candidate in candidates:
+                # A digest, not the key itself: nothing a guesser sent is kept in memory as given.
+                attempts[hashlib.sha256(candidate.encode()).digest()[:16]] = (now, address)
+            self._guessers[who] = attempts
+            self._guessers.move_to_end(who)
+            while len(self._guessers) > self.capacity:
+                self._guessers.popitem(last=False)
+
+    def forget(self, address: str) -> None:
+        """This exact address sent the right key: its own misses were a stale cookie or a typo.
+
+        Only its own: another device in the same IPv6 /64 keeps its record, or a guesser sharing a
+        network with a phone would get a fresh allowance with every request the phone makes.
+        """
+        if not self._guessers:
+            return
+        who = guesser(address)
+        with self._lock:
+            attempts = self._guessers.get(who)
+            if attempts is None:
+                return
+            for digest, (_, sender) in list(attempts.items()):
+                if sender == address:
+                    del attempts[digest]
+            if not attempts:
+                del self._guessers[who]
+
+    def _unexpired(self, who: str, now: float) -> dict[bytes, tuple[float, str]]:
+        """The guesser's keys still inside the window (the guesser is dropped when none are). Lock held."""
+        attempts = self._guessers.get(who, {})
+        for digest, (seen, _) in list(attempts.items()):
+            if seen < now - self.window:
+                del attempts[digest]
+        if not attempts:
+            self._guessers.pop(who, None)
+        return attempts
+
+
+_wrong_keys = WrongKeys()
 
 
 def seconds_blocked(address: str) -> float:
     """How long this address must wait before a key is checked again (0 when not blocked)."""
-    now = time.monotonic()
-    with _lock:
-        attempts = _recent(address, now)
-        if len(attempts) < WRONG_KEYS_ALLOWED:
-            if not attempts:
-                _wrong_keys.pop(address, None)
-            return 0.0
-        return min(attempts.values()) + WRONG_KEY_WINDOW - now
+    return _wrong_keys.seconds_blocked(address)
 
 
 def record_wrong_key(address: str, candidates: list[str]) -> None:
-    now = time.monotonic()
-    with _lock:
-        attempts = _recent(address, now)
-        for candidate in candidates:
-            # A digest, not the key itself: nothing a guesser sent is kept in memory as given.
-            attempts[hashlib.sha256(candidate.encode()).digest()[:16]] = now
-        _wrong_keys[address] = attempts
+    _wrong_keys.record(address, candidates)
 
 
 def forget_wrong_keys(address: str) -> None:
     """A right key from this address: earlier misses were a stale cookie or a typo, not a guesser."""
-    if address in _wrong_keys:
-        with _lock:
-            _wrong_keys.pop(address, None)
+    _wrong_keys.forget(address)
