@@ -102,7 +102,8 @@ def main() -> None:
         root = Path(scratch) / "Library"
         started = time.monotonic()
         make_library(root, args.files)
-        print(f"{args.files} empty video files in {FOLDERS} folders made in {time.monotonic() - started:.1f} s")
+        made = time.monotonic() - started
+        print(f"{args.files} empty video files in {FOLDERS} folders made in {made:.1f} s")
         for mode in args.modes.split(","):
             figures = run(mode, root, Path(scratch) / f"home-{mode}", args.idle, args.files)
             print(

@@ -18,7 +18,11 @@ import pytest
 from tests.helpers import LiveServer, start_server, wait_for
 
 # Neither the polling interval nor the safety rescan comes round during a test.
-NO_POLLING = {"COUCHCAST_SCAN_INTERVAL": "600", "COUCHCAST_RESCAN_INTERVAL": "600", "COUCHCAST_FFMPEG": "/nonexistent"}
+NO_POLLING = {
+    "COUCHCAST_SCAN_INTERVAL": "600",
+    "COUCHCAST_RESCAN_INTERVAL": "600",
+    "COUCHCAST_FFMPEG": "/nonexistent",
+}
 # Generous: a notified change is in the index about a second after it happens.
 IN_TIME = 15
 
