@@ -166,12 +166,14 @@ def start_server(
     key: str = ACCESS_KEY,
     env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
+    prefix: tuple[str, ...] = (),
 ) -> LiveServer:
-    """`couchcast serve` in its own process with its own COUCHCAST_HOME, once it listens."""
+    """`couchcast serve` in its own process with its own COUCHCAST_HOME, once it listens; `prefix` is a
+    command it runs under (one that ends by exec'ing it, so the process is the server's)."""
     port = port or free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "desktop", "serve", *map(str, folders),
+            *prefix, sys.executable, "-m", "desktop", "serve", *map(str, folders),
             "--host", "127.0.0.1", "--port", str(port), "--access-key", key, *(extra_args or []),
         ],
         cwd=PROJECT_ROOT,

@@ -1,4 +1,4 @@
-"""The library index: walk a shared folder and bring its MediaFile rows up to date.
+"""The library index: walk a shared folder (or one place in it) and bring its MediaFile rows up to date.
 
 A scan compares what is on disk (relative path, size, mtime) with the rows: new files are added,
 changed ones are marked to be described again (probe, duration, thumbnail), removed ones are
@@ -50,6 +50,7 @@ class ScanResult:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0
+    saved: bool = True  # False when the differences could not be written (the next scan tries again)
 
 
 def _read_directory(real_root: str, directory: str, prefix: str) -> tuple[dict[str, FileOnDisk], list[str]]:
@@ -87,12 +88,16 @@ def _read_directory(real_root: str, directory: str, prefix: str) -> tuple[dict[s
     return files, subdirs
 
 
-def walk(root: str) -> dict[str, FileOnDisk]:
-    """Every media file under a shared folder, keyed by relative path. Unreadable places are skipped."""
+def walk(root: str, start: str = "") -> dict[str, FileOnDisk]:
+    """Every media file under a shared folder, or under its sub-folder `start` (POSIX, relative), keyed by
+    relative path. Unreadable places are skipped; a `start` that is gone or leads out has no files."""
     real_root = os.path.realpath(root)
+    first = os.path.join(real_root, *start.split("/")) if start else real_root
+    if not stays_inside(real_root, first):
+        return {}
     found: dict[str, FileOnDisk] = {}
-    seen_dirs = {real_root}
-    pending = [(real_root, "")]
+    seen_dirs = {os.path.realpath(first)}
+    pending = [(first, f"{start}/" if start else "")]
     while pending:
         directory, prefix = pending.pop()
         files, subdirs = _read_directory(real_root, directory, prefix)
@@ -117,6 +122,31 @@ def scan(share: Share) -> ScanResult:
         result = _apply(share, walk(share.path), rows)
         _scanned_this_run.add(share.id)
         return result
+
+
+def rescan_place(share: Share, relpath: str, *, subtree: bool) -> ScanResult:
+    """Bring one place of a shared folder up to date: the files of directory `relpath` (POSIX, relative,
+    "" for the top), or with `subtree` everything below it too (a folder that appeared, vanished or moved).
+
+    What the file-system notifications ask for: a change costs a re-read of where it happened, not of
+    the whole share.
+    """
+    with _lock_for(share.id):
+        rows = MediaFile.objects.filter(folder_id=share.id)
+        if subtree:
+            on_disk = walk(share.path, relpath)
+            if relpath:
+                # A range on `path` rather than LIKE: SQLite's LIKE ignores case, and "Films/" must not
+                # take in "films/" on a file system where both can exist.
+                rows = rows.filter(path__gte=f"{relpath}/", path__lt=f"{relpath}0")  # "0" follows "/"
+        else:
+            real_root = os.path.realpath(share.path)
+            real_dir = os.path.join(real_root, *relpath.split("/")) if relpath else real_root
+            on_disk = {}
+            if stays_inside(real_root, real_dir):
+                on_disk = _read_directory(real_root, real_dir, f"{relpath}/" if relpath else "")[0]
+            rows = rows.filter(directory=relpath)
+        return _apply(share, on_disk, rows)
 
 
 def refresh_directory(share: Share, real_dir: str, relpath: str) -> list[str]:
@@ -174,7 +204,7 @@ def _apply(share: Share, on_disk: dict[str, FileOnDisk], rows) -> ScanResult:
             retitled.append((row[0], disk.subtitles))
     removed = [row[0] for path, row in rows.items() if path not in on_disk]
     if (new or changed or retitled or removed) and not _write(new, changed, retitled, removed):
-        return ScanResult(0, 0, 0, len(rows))
+        return ScanResult(0, 0, 0, len(rows), saved=False)
     result = ScanResult(len(new), len(changed), len(removed), len(on_disk) - len(new) - len(changed))
     if new or changed or removed:
         log.info("Scanned %s: %s", share.path, result)
