@@ -1,0 +1,171 @@
+"""Property-based tests (Hypothesis) for the parsers that read what strangers write: a phone's Range
+header and the text ffmpeg prints about a file someone downloaded.
+
+Each parser must, for any input: raise nothing but its own exception, return values inside what the
+input allows, and take time that grows linearly with the input. The last is checked without a
+stopwatch bound: the CPU time for an input ten times longer must stay within a generous multiple of
+the short one's (a regular expression that backtracks grows a hundredfold). Examples are derived from
+the test's name (derandomize), so every run, CI included, tries the same inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from itertools import pairwise
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from server.streaming.ranges import MAX_RANGES, ByteRange, Unsatisfiable, parse_range_header
+
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# Timing examples run the parser six times each on up to 20,000 characters: fewer of them.
+FUZZ_TIMING = settings(FUZZ, max_examples=120)
+
+SHORT = 2_000
+LONG = 10 * SHORT
+# Linear growth makes the long input cost about 10x the short one; quadratic, 100x. 30x plus 20 ms
+# of slack for a busy machine still fails every quadratic case found so far by a wide margin.
+LINEAR_RATIO = 30
+SLACK_SECONDS = 0.02
+
+
+def cpu_seconds(parse: Callable[[str], object], text: str) -> float:
+    """CPU time of one parse, the least of three: time the machine spent elsewhere is not the parser's."""
+    best = math.inf
+    for _ in range(3):
+        start = time.process_time()
+        parse(text)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def repeated(prefix: str, unit: str, suffix: str, length: int) -> str:
+    return prefix + unit * (length // len(unit)) + suffix
+
+
+def assert_linear(parse: Callable[[str], object], prefix: str, unit: str, suffix: str) -> None:
+    short = cpu_seconds(parse, repeated(prefix, unit, suffix, SHORT))
+    long = cpu_seconds(parse, repeated(prefix, unit, suffix, LONG))
+    assert long <= LINEAR_RATIO * short + SLACK_SECONDS, f"{SHORT} chars: {short:.4f} s, {LONG}: {long:.4f} s"
+
+
+# --- Range headers ---------------------------------------------------------------------------------
+
+# Numbers as a client may send them: small, near a file's size, 18-19 digits, thousands of digits.
+digits = st.one_of(
+    st.integers(0, 3000).map(str),
+    st.integers(0, 10**20).map(str),
+    st.integers(1, 6000).map(lambda n: "9" * n),
+    st.integers(1, 50).map(lambda n: "0" * n + "7"),
+)
+blank = st.sampled_from(["", " ", "\t", "  "])
+range_spec = st.one_of(
+    st.tuples(blank, digits, blank, st.just("-"), blank, digits, blank).map("".join),
+    st.tuples(blank, digits, blank, st.just("-"), blank).map("".join),
+    st.tuples(blank, st.just("-"), blank, digits, blank).map("".join),
+    st.text(alphabet="0123456789- \t,=x", max_size=8),
+)
+range_header = st.one_of(
+    st.tuples(
+        st.sampled_from(["bytes=", "BYTES =", "bytes =", "items=", "bytes", "="]),
+        st.lists(range_spec, max_size=MAX_RANGES + 3).map(",".join),
+    ).map("".join),
+    st.text(max_size=60),
+)
+file_size = st.one_of(st.integers(0, 3000), st.integers(0, 2**63))
+
+
+def parse_or_unsatisfiable(header: str, size: int) -> list[ByteRange] | None | Unsatisfiable:
+    try:
+        return parse_range_header(header, size)
+    except Unsatisfiable as refusal:
+        return refusal
+
+
+@FUZZ
+@given(range_header, file_size)
+def test_range_parser_raises_nothing_but_unsatisfiable(header, size):
+    """Any header, any size: ranges, None (ignore the header) or Unsatisfiable (416), never a 500."""
+    parse_or_unsatisfiable(header, size)
+
+
+@FUZZ
+@given(range_header, file_size)
+def test_parsed_ranges_lie_inside_the_file(header, size):
+    """Every range sent starts and ends inside the file, and ends no earlier than it starts."""
+    ranges = parse_or_unsatisfiable(header, size)
+    if isinstance(ranges, list):
+        assert ranges
+        assert all(0 <= r.start <= r.end < size for r in ranges)
+
+
+@FUZZ
+@given(range_header, file_size)
+def test_parsed_ranges_are_sorted_and_merged(header, size):
+    """Ranges come in file order, and two that overlap or touch are one: no byte is sent twice."""
+    ranges = parse_or_unsatisfiable(header, size)
+    if isinstance(ranges, list):
+        assert all(earlier.end + 1 < later.start for earlier, later in pairwise(ranges))
+
+
+@FUZZ
+@given(range_header, file_size)
+def test_parsed_ranges_never_amplify_the_file(header, size):
+    """At most MAX_RANGES ranges, adding up to no more than the file: a request cannot make the server
+    send more than the file itself."""
+    ranges = parse_or_unsatisfiable(header, size)
+    if isinstance(ranges, list):
+        assert len(ranges) <= MAX_RANGES
+        assert sum(r.length for r in ranges) <= size
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.integers(0, 400), st.integers(0, 400)).map(lambda ab: (min(ab), max(ab))),
+            st.tuples(st.integers(0, 400), st.none()),
+            st.tuples(st.none(), st.integers(0, 400)),
+        ),
+        min_size=1,
+        max_size=MAX_RANGES,
+    ),
+    st.integers(1, 300),
+)
+def test_parsed_ranges_cover_exactly_the_bytes_asked_for(specs, size):
+    """Sorting, merging and clamping lose no byte that was asked for and add none that was not."""
+    header = "bytes=" + ",".join(f"{'' if a is None else a}-{'' if b is None else b}" for a, b in specs)
+    asked: set[int] = set()
+    for first, last in specs:
+        if first is None:
+            asked.update(range(max(size - last, 0), size))
+        else:
+            asked.update(range(first, min(size - 1, size if last is None else last) + 1))
+    ranges = parse_or_unsatisfiable(header, size)
+    if isinstance(ranges, list):
+        assert {byte for r in ranges for byte in range(r.start, r.end + 1)} == asked
+    elif isinstance(ranges, Unsatisfiable):
+        assert not asked
+
+
+@FUZZ_TIMING
+@given(
+    st.text(alphabet="0123456789- \t,=x", max_size=4),
+    st.text(alphabet="0123456789- \t,=x", min_size=1, max_size=6),
+    st.text(alphabet="0123456789- \t,=x", max_size=4),
+)
+@example(prefix="", unit=" ", suffix="x")
+@example(prefix="", unit=" ", suffix="1 ")
+def test_range_parser_time_grows_linearly_with_the_header(prefix, unit, suffix):
+    """A header ten times longer costs about ten times the CPU, never a hundred: waitress accepts
+    256 KB of headers, and one parse holds the GIL, so a slow one stalls every viewer."""
+    assert_linear(lambda text: parse_or_unsatisfiable(text, 10**9), "bytes=" + prefix, unit, suffix)
