@@ -84,6 +84,12 @@ range_header = st.one_of(
 file_size = st.one_of(st.integers(0, 3000), st.integers(0, 2**63))
 
 
+def range_pieces(*, min_size: int = 0, max_size: int) -> st.SearchStrategy[str]:
+    """A few characters that mean something in a Range header: few enough that runs of one are likely."""
+    pieces = st.sampled_from([" ", "\t", "0", "7", "-", ",", "=", "x"])
+    return st.lists(pieces, min_size=min_size, max_size=max_size).map("".join)
+
+
 def parse_or_unsatisfiable(header: str, size: int) -> list[ByteRange] | None | Unsatisfiable:
     try:
         return parse_range_header(header, size)
@@ -158,11 +164,7 @@ def test_parsed_ranges_cover_exactly_the_bytes_asked_for(specs, size):
 
 
 @FUZZ_TIMING
-@given(
-    st.text(alphabet="0123456789- \t,=x", max_size=4),
-    st.text(alphabet="0123456789- \t,=x", min_size=1, max_size=6),
-    st.text(alphabet="0123456789- \t,=x", max_size=4),
-)
+@given(range_pieces(max_size=3), range_pieces(min_size=1, max_size=4), range_pieces(max_size=3))
 @example(prefix="", unit=" ", suffix="x")
 @example(prefix="", unit=" ", suffix="1 ")
 def test_range_parser_time_grows_linearly_with_the_header(prefix, unit, suffix):
