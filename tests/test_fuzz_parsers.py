@@ -11,6 +11,7 @@ the test's name (derandomize), so every run, CI included, tries the same inputs.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from itertools import pairwise
@@ -18,6 +19,7 @@ from itertools import pairwise
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from server.library.probe import parse_ffmpeg_output
 from server.streaming.ranges import MAX_RANGES, ByteRange, Unsatisfiable, parse_range_header
 
 FUZZ = settings(
@@ -171,3 +173,57 @@ def test_range_parser_time_grows_linearly_with_the_header(prefix, unit, suffix):
     """A header ten times longer costs about ten times the CPU, never a hundred: waitress accepts
     256 KB of headers, and one parse holds the GIL, so a slow one stalls every viewer."""
     assert_linear(lambda text: parse_or_unsatisfiable(text, 10**9), "bytes=" + prefix, unit, suffix)
+
+
+# --- ffmpeg's description of a file ----------------------------------------------------------------
+
+# What `ffmpeg -i` printed for a real MP4 (made by ffmpeg here), as the template for near-misses.
+FFMPEG_SAYS = """\
+Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mp4':
+  Metadata:
+    major_brand     : isom
+    encoder         : Lavf63.1.102
+  Duration: 00:00:01.00, start: 0.000000, bitrate: 816 kb/s
+  Stream #0:0[0x1](und): Video: h264 (Constrained Baseline) (avc1 / 0x31637661), yuv420p(progressive), \
+320x240 [SAR 1:1 DAR 4:3], 728 kb/s, 25 fps, 25 tbr, 12800 tbn (default)
+    Metadata:
+      handler_name    : VideoHandler
+      title           : line one
+                      : two
+  Stream #0:1[0x2](fre): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 70 kb/s (default)
+At least one output file must be specified
+"""
+# Pieces of ffmpeg's lines, and what a file's own metadata (a title, a file name) can put among them.
+FFMPEG_PIECES = [
+    "Input #0, ", "Duration: ", "Stream #0:", "title", ": ", "Video: ", "Audio: ", "Subtitle: ", "h264",
+    "(", ")", "[0x1]", "(avc1 / 0x31637661)", ", from ", ", ", "x", ":", ".", "\n", "\r", " ", "\t", "0",
+    "9", "99999", "9" * 400, "9" * 5000, "(attached pic)",
+]  # fmt: skip
+
+
+@st.composite
+def ffmpeg_lines(draw: st.DrawFn) -> str:
+    """Lines ffmpeg prints, some of their numbers swapped for others (thousands of digits included)."""
+    lines = draw(st.lists(st.sampled_from(FFMPEG_SAYS.splitlines()), min_size=1, max_size=20))
+    return "\n".join(
+        re.sub(r"\d+", lambda number: draw(digits) if draw(st.booleans()) else number.group(), line)
+        for line in lines
+    )
+
+
+ffmpeg_text = st.one_of(
+    ffmpeg_lines(),
+    st.lists(st.sampled_from(FFMPEG_PIECES), max_size=60).map("".join),
+    st.text(max_size=200),
+)
+
+
+@FUZZ
+@given(ffmpeg_text)
+@example(FFMPEG_SAYS.replace("00:00:01.00", "9" * 5000 + ":00:01.00"))
+@example(FFMPEG_SAYS.replace("00:00:01.00", "9" * 400 + ":00:01.00"))
+@example(FFMPEG_SAYS.replace("#0:1[", "#0:" + "1" * 5000 + "["))
+def test_ffmpeg_output_parser_raises_nothing(text):
+    """Whatever ffmpeg printed (a file's metadata is part of it), parsing gives a MediaInfo: a
+    5,000-digit number is no ValueError, an hour count past a float no OverflowError."""
+    parse_ffmpeg_output(text)

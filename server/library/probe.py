@@ -15,9 +15,13 @@ from server.ffmpeg import ffmpeg_binary
 PROBE_TIMEOUT = 30
 
 _INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.MULTILINE)
-_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+# Numbers in ffmpeg's text have at most as many digits as ffmpeg can print there: the longest time
+# it holds (2**63 microseconds) is 2,562,047,788 hours, 10 digits, and libavformat opens at most
+# 1,000 streams by default. A line with more digits is not ffmpeg's: no int() of 5,000 digits
+# (ValueError), no hour count beyond a float (OverflowError).
+_DURATION = re.compile(r"Duration: (\d{1,10}):(\d\d):(\d\d(?:\.\d+)?)")
 _STREAM = re.compile(
-    r"^\s*Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?: "
+    r"^\s*Stream #0:(?P<index>\d{1,6})(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?: "
     r"(?P<kind>Video|Audio|Subtitle): (?P<codec>[\w-]+)(?P<rest>.*)$",
     re.MULTILINE,
 )
