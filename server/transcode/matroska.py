@@ -21,6 +21,9 @@ CLUSTER, CLUSTER_TIMESTAMP, SIMPLE_BLOCK, BLOCK_GROUP, BLOCK = 0x1F43B675, 0xE7,
 FIRST_CLUSTER_BYTES = 1024 * 1024
 VIDEO_TRACK = 1
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # a Cues element of a very long film is a few MB
+# No film is a year long: a later cue is damage (EBML integers can have hundreds of digits, more
+# than a float holds), and the file is scanned instead.
+LATEST_CUE_SECONDS = 365 * 24 * 3600
 
 
 class _Malformed(Exception):
@@ -165,8 +168,10 @@ def _cue_keyframes(file: BinaryIO) -> list[float] | None:
     if not times or first_block is None:
         return None
     # ffmpeg counts times from the file's start (the earliest block of any track), cues from 0.
-    times = sorted(round((time - first_block) * scale / 1e9, 9) for time in times)
-    return times if times[0] >= 0 else None
+    nanoseconds = sorted((time - first_block) * scale for time in times)
+    if nanoseconds[0] < 0 or nanoseconds[-1] > LATEST_CUE_SECONDS * 10**9:
+        return None
+    return [round(time / 1e9, 9) for time in nanoseconds]
 
 
 def _first_timestamp(file: BinaryIO, data_start: int, size: int) -> int | None:
