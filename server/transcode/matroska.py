@@ -63,6 +63,9 @@ def _uint(data: bytes, start: int, end: int) -> int:
 
 def _read_element(file: BinaryIO, position: int) -> tuple[int, bytes]:
     """The element at `position`: its id and its data."""
+    if position >= os.fstat(file.fileno()).st_size:
+        # A SeekHead position is any EBML integer: past the end is damage (and past 2**63 no seek).
+        raise _Malformed("element past the end of the file")
     file.seek(position)
     head = file.read(12)
     element, offset = _vint(head, 0, keep_marker=True)
