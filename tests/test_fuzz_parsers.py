@@ -227,3 +227,49 @@ def test_ffmpeg_output_parser_raises_nothing(text):
     """Whatever ffmpeg printed (a file's metadata is part of it), parsing gives a MediaInfo: a
     5,000-digit number is no ValueError, an hour count past a float no OverflowError."""
     parse_ffmpeg_output(text)
+
+
+@FUZZ
+@given(ffmpeg_text)
+def test_parsed_media_info_says_only_what_the_text_says(text):
+    """Every name in the result is a piece of the text, every number one ffmpeg can print: a finite
+    duration, a stream index, a picture size of at most 5 digits each way."""
+    info = parse_ffmpeg_output(text)
+    assert info.duration is None or 0 <= info.duration < math.inf
+    assert info.container is None or info.container in text
+    for stream in info.streams:
+        assert stream.kind in ("video", "audio", "subtitle")
+        assert 0 <= stream.index < 10**6
+        for name in (stream.codec, stream.profile, stream.tag, stream.language, stream.title):
+            assert name is None or name in text
+        for side in (stream.width, stream.height):
+            assert side is None or 0 <= side <= 99999
+
+
+def test_the_ffmpeg_parser_reads_a_real_description():
+    """The example the fuzzing starts from is read as before: the properties hold on real text too."""
+    info = parse_ffmpeg_output(FFMPEG_SAYS)
+    assert (info.container, info.duration) == ("mov,mp4,m4a,3gp,3g2,mj2", 1.0)
+    video, audio = info.streams
+    assert (video.codec, video.tag, video.width, video.height, video.title) == (
+        "h264",
+        "avc1",
+        320,
+        240,
+        "line one",
+    )
+    assert (audio.codec, audio.profile, audio.language) == ("aac", "LC", "fre")
+
+
+@FUZZ_TIMING
+@given(
+    st.text(max_size=30), st.lists(st.sampled_from(FFMPEG_PIECES[:-3]), min_size=1, max_size=4).map("".join)
+)
+@example(prefix="", unit="\n")
+@example(prefix="", unit="Input #0, a\n")
+@example(prefix="", unit="Stream #0:0(\n")
+@example(prefix="  Stream #0:0: Video: h264\n", unit=" \n")
+def test_ffmpeg_output_parser_time_grows_linearly(prefix, unit):
+    """Ten times the text costs about ten times the CPU: ffmpeg prints a file's metadata, whose lines
+    (thousands of blank ones, say) come from whoever made the file, and a probe holds the GIL."""
+    assert_linear(parse_ffmpeg_output, prefix, unit, "")
