@@ -198,3 +198,22 @@ def test_a_subtitle_is_converted_once_per_version_of_the_file(subtitle_server):
     assert changed.status == 200
     assert cues(changed.body.decode())[1][1] == "See you"
     assert changed.header("ETag") != etag
+
+
+def test_subtitles_are_served_when_the_cache_cannot_be_written(tmp_path):
+    """With no room for the converted file (here a file stands where the cache folder would be), the
+    WebVTT is still served, converted for this request only."""
+    shared = tmp_path / "videos"
+    make_video(shared / "clip.mp4", 1)
+    (shared / "clip.srt").write_text(SRT, encoding="utf-8")
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    (home / "cache" / "subtitle-files").write_text("not a folder")
+    live = start_server([shared], home)
+    try:
+        response = live.request("/subtitles/1/clip.srt")
+    finally:
+        live.stop()
+    assert response.status == 200
+    assert cues(response.body.decode())[0] == ("00:00:01.000 --> 00:00:02.500", "Café crème, naïve façade")
+    assert "served without caching" in (home / "logs" / "couchcast.log").read_text()
