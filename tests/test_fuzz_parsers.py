@@ -1,5 +1,6 @@
 """Property-based tests (Hypothesis) for the parsers that read what strangers write: a phone's Range
-header and the text ffmpeg prints about a file someone downloaded.
+header, the text ffmpeg prints about a file someone downloaded, that file's subtitles (SubRip to
+WebVTT) and its Matroska index (Cues).
 
 Each parser must, for any input: raise nothing but its own exception, return values inside what the
 input allows, and take time that grows linearly with the input. The last is checked without a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from itertools import pairwise
@@ -20,7 +22,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from server.library.probe import parse_ffmpeg_output
+from server.library.subtitles import _without_tags, srt_to_vtt, to_vtt
 from server.streaming.ranges import MAX_RANGES, ByteRange, Unsatisfiable, parse_range_header
+from server.transcode import matroska as m
 
 FUZZ = settings(
     max_examples=300,
@@ -273,3 +277,200 @@ def test_ffmpeg_output_parser_time_grows_linearly(prefix, unit):
     """Ten times the text costs about ten times the CPU: ffmpeg prints a file's metadata, whose lines
     (thousands of blank ones, say) come from whoever made the file, and a probe holds the GIL."""
     assert_linear(parse_ffmpeg_output, prefix, unit, "")
+
+
+# --- Subtitles ----------------------------------------------------------------------------------------
+
+# The tag-cleaning regular expression the converter once used: right, and fine on short lines, but it
+# tried every tag start against the rest of the line (17 s on a 200 KB one). The scanner must agree.
+SIMPLE_TAG_REGEX = re.compile(r"</?font[^>]*>|\{\\[^}]*\}", re.IGNORECASE)
+# Pieces of SubRip files, and of the tags and timings a hostile one repeats.
+SUBRIP_PIECES = [
+    "1", "\n", "\r", "\r\n", " ", "\t", "00:00:01,000", "0:0:2", ",5", " --> ", "-->", "<font", "<FONT ",
+    "</font>", ">", "{\\", "{\\an8}", "}", "<b>", "</I>", "<u>", "é", "\ufeff", "\x00", "9" * 6, "a",
+]  # fmt: skip
+subrip_text = st.one_of(
+    st.lists(st.sampled_from(SUBRIP_PIECES), max_size=80).map("".join),
+    st.text(max_size=300),
+)
+WEBVTT_TIMING = re.compile(r"^\d{2,}:\d\d:\d\d\.\d{3} --> \d{2,}:\d\d:\d\d\.\d{3}$")
+
+
+@FUZZ
+@given(
+    st.one_of(subrip_text.map(lambda text: text.encode("utf-8", "surrogatepass")), st.binary(max_size=400))
+)
+@example(b"\xff\xfe" + "1\n0:0:1 --> 0:0:2\nhi".encode("utf-16-le"))
+@example(b"\x00\x00\xfe\xff")
+def test_subtitle_converter_raises_nothing(data):
+    """Any bytes named .srt or .vtt give text: every encoding guess falls back to one that cannot fail."""
+    assert to_vtt(data, ".srt").startswith("WEBVTT\n")
+    assert isinstance(to_vtt(data, ".vtt"), str)
+
+
+@FUZZ
+@given(subrip_text)
+def test_converted_subtitles_are_webvtt_whose_only_arrows_are_timings(text):
+    """The output has the WEBVTT header, line ends the browser reads (no CR), an arrow only in a
+    well-formed timing line (a text line cannot start a cue), and never two blank lines in a row."""
+    vtt = srt_to_vtt(text)
+    lines = vtt.split("\n")
+    assert lines[:2] == ["WEBVTT", ""] or vtt == "WEBVTT\n"
+    assert "\r" not in vtt
+    assert vtt.endswith("\n")
+    assert "\n\n\n" not in vtt
+    for line in lines:
+        assert "-->" not in line or WEBVTT_TIMING.match(line), line
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(["<font", "</FONT", "<fOnT x=1>", ">", "{\\", "{\\i1}", "}", "a", " ", "<"]))
+       .map("".join))  # fmt: skip
+def test_tag_removal_agrees_with_the_simple_regex(line):
+    """On lines short enough for it, the linear tag scanner removes exactly what the old regex did."""
+    assert _without_tags(line) == SIMPLE_TAG_REGEX.sub("", line)
+
+
+@settings(FUZZ_TIMING, max_examples=60)
+@given(
+    st.lists(st.sampled_from(SUBRIP_PIECES), max_size=3).map("".join),
+    st.lists(st.sampled_from(SUBRIP_PIECES), min_size=1, max_size=4).map("".join),
+)
+@example(prefix="1\n00:00:01,000 --> 00:00:02,000\n", unit="<font")
+@example(prefix="1\n00:00:01,000 --> 00:00:02,000\n", unit="{\\")
+@example(prefix="", unit="\r")
+@example(prefix="", unit=" \n")
+def test_subtitle_conversion_time_grows_linearly(prefix, unit):
+    """Ten times the file costs about ten times the CPU: a subtitle file comes from anywhere, and its
+    conversion shares the GIL with every viewer's request."""
+    assert_linear(srt_to_vtt, prefix, unit, "\n")
+
+
+# --- Matroska Cues ----------------------------------------------------------------------------------
+
+EBML_IDS = [
+    m.EBML, m.SEGMENT, m.SEEK_HEAD, m.SEEK, m.SEEK_ID, m.SEEK_POSITION, m.INFO, m.TIMESTAMP_SCALE, m.TRACKS,
+    m.TRACK_ENTRY, m.TRACK_NUMBER, m.TRACK_TYPE, m.CUES, m.CUE_POINT, m.CUE_TIME, m.CUE_TRACK_POSITIONS,
+    m.CUE_TRACK, m.CLUSTER, m.CLUSTER_TIMESTAMP, m.SIMPLE_BLOCK, m.BLOCK_GROUP, m.BLOCK, 0xEC,
+]  # fmt: skip
+# Element payloads that trouble a reader: empty, one byte, a 200-byte integer, a varint with no end.
+ebml_values = st.one_of(
+    st.integers(0, 2**16).map(lambda n: n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")),
+    st.sampled_from([b"", b"\x00", b"\xff" * 8, b"\xff" * 200, b"\x00" * 9, b"\x01"]),
+    st.binary(max_size=16),
+)
+
+
+def ebml_id(number: int) -> bytes:
+    return number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def ebml_element(number: int, data: bytes, size: int | None = None) -> bytes:
+    """An element with its size as an 8-byte varint; `size` other than len(data) is a lie."""
+    size = len(data) if size is None else size
+    return ebml_id(number) + (1 << 56 | size).to_bytes(8, "big") + data
+
+
+@st.composite
+def ebml_elements(draw: st.DrawFn, depth: int = 0) -> bytes:
+    """A run of elements with the reader's own ids: nested, with odd values and sizes that may lie."""
+    out = b""
+    for _ in range(draw(st.integers(0, 4))):
+        number = draw(st.sampled_from(EBML_IDS))
+        nested = depth < 3 and draw(st.booleans())
+        data = draw(ebml_elements(depth + 1)) if nested else draw(ebml_values)
+        lie = draw(st.one_of(st.none(), st.integers(0, 2**56 - 2)))
+        out += ebml_element(number, data, lie)
+    return out
+
+
+def matroska_file(cues: bytes | None, *, before: bytes = b"", scale: bytes = b"\x0f\x42\x40") -> bytes:
+    """A Matroska file the reader accepts: `before` (a SeekHead, say), a video track 1, `cues` as the
+    Cues' content (no Cues element for None), one Cluster."""
+    track_fields = ebml_element(m.TRACK_NUMBER, b"\x01") + ebml_element(m.TRACK_TYPE, b"\x01")
+    block = ebml_element(m.SIMPLE_BLOCK, b"\x81\x00\x00\x80" + b"\x00" * 8)
+    segment = (
+        before
+        + ebml_element(m.INFO, ebml_element(m.TIMESTAMP_SCALE, scale))
+        + ebml_element(m.TRACKS, ebml_element(m.TRACK_ENTRY, track_fields))
+        + (b"" if cues is None else ebml_element(m.CUES, cues))
+        + ebml_element(m.CLUSTER, ebml_element(m.CLUSTER_TIMESTAMP, b"\x00") + block)
+    )
+    return ebml_element(m.EBML, b"\x42\x86\x81\x01") + ebml_element(m.SEGMENT, segment)
+
+
+def seek_head(entries: list[tuple[int, bytes]]) -> bytes:
+    """A SeekHead: for each (element id, position bytes), a Seek saying where that element is."""
+    seeks = (
+        ebml_element(m.SEEK, ebml_element(m.SEEK_ID, ebml_id(number)) + ebml_element(m.SEEK_POSITION, where))
+        for number, where in entries
+    )
+    return ebml_element(m.SEEK_HEAD, b"".join(seeks))
+
+
+def cue_point(time: bytes, track: bytes = b"\x01") -> bytes:
+    positions = ebml_element(m.CUE_TRACK_POSITIONS, ebml_element(m.CUE_TRACK, track))
+    return ebml_element(m.CUE_POINT, ebml_element(m.CUE_TIME, time) + positions)
+
+
+def read_cues(data: bytes) -> list[float] | None:
+    with tempfile.NamedTemporaryFile(suffix=".mkv") as file:
+        file.write(data)
+        file.flush()
+        return m.cue_keyframes(file.name)
+
+
+matroska_bytes = st.one_of(
+    ebml_elements().map(matroska_file),
+    st.tuples(ebml_elements(), ebml_elements()).map(lambda parts: matroska_file(parts[0], before=parts[1])),
+    st.tuples(st.lists(ebml_values, max_size=6), ebml_values).map(
+        lambda parts: matroska_file(b"".join(cue_point(t) for t in parts[0]), scale=parts[1])
+    ),
+    st.lists(st.tuples(st.sampled_from([m.INFO, m.TRACKS, m.CUES]), ebml_values), max_size=3).map(
+        lambda entries: matroska_file(None, before=seek_head(entries))
+    ),
+    st.tuples(ebml_elements(), st.integers(0, 400)).map(lambda parts: matroska_file(parts[0])[: parts[1]]),
+    ebml_elements(),
+)
+MATROSKA_FUZZ = settings(FUZZ, max_examples=150)  # each example is a file written and read
+
+
+@MATROSKA_FUZZ
+@given(matroska_bytes)
+@example(matroska_file(cue_point(b"\xff" * 200)))
+@example(matroska_file(None, before=seek_head([(m.CUES, b"\xff" * 200)])))
+def test_matroska_reader_gives_keyframes_or_none(data):
+    """Whatever the bytes, the Cues reader returns keyframe times or None (the caller then scans the
+    file): never an exception, which would be a 500 for the viewer."""
+    times = read_cues(data)
+    assert times is None or isinstance(times, list)
+
+
+@MATROSKA_FUZZ
+@given(matroska_bytes)
+def test_matroska_keyframes_are_sorted_times_within_a_film(data):
+    """Keyframe times found are sorted, start at 0 or later, and none lies past a year of playback."""
+    times = read_cues(data)
+    if times is not None:
+        assert times == sorted(times)
+        assert all(0 <= time <= m.LATEST_CUE_SECONDS for time in times)
+
+
+@settings(MATROSKA_FUZZ, max_examples=50)
+@given(st.lists(st.integers(0, 60_000), min_size=1, max_size=30, unique=True))
+def test_matroska_keyframes_are_the_cue_times(millis):
+    """Every cue of the video track is a keyframe, in seconds (a TimestampScale of 1 ms), in order."""
+    times = read_cues(matroska_file(b"".join(cue_point(ms.to_bytes(4, "big")) for ms in millis)))
+    assert times == sorted(ms / 1000 for ms in millis)
+
+
+@settings(FUZZ_TIMING, max_examples=40)
+@given(st.lists(st.sampled_from(EBML_IDS), min_size=1, max_size=3), ebml_values)
+def test_matroska_reader_time_grows_linearly_with_the_cues(numbers, value):
+    """Ten times the Cues cost about ten times the CPU."""
+
+    def read(text: str) -> object:
+        return read_cues(matroska_file(text.encode("latin-1")))
+
+    unit = b"".join(ebml_element(number, value) for number in numbers) + cue_point(b"\x01")
+    assert_linear(read, "", unit.decode("latin-1"), "")
