@@ -25,6 +25,7 @@ from server.library.probe import parse_ffmpeg_output
 from server.library.subtitles import _without_tags, srt_to_vtt, to_vtt
 from server.streaming.ranges import MAX_RANGES, ByteRange, Unsatisfiable, parse_range_header
 from server.transcode import matroska as m
+from tests.test_matroska import element
 
 FUZZ = settings(
     max_examples=300,
@@ -366,9 +367,7 @@ def ebml_id(number: int) -> bytes:
 
 
 def ebml_element(number: int, data: bytes, size: int | None = None) -> bytes:
-    """An element with its size as an 8-byte varint; `size` other than len(data) is a lie."""
-    size = len(data) if size is None else size
-    return ebml_id(number) + (1 << 56 | size).to_bytes(8, "big") + data
+    return element(ebml_id(number), data, size)
 
 
 @st.composite

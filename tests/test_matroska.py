@@ -14,9 +14,11 @@ CUE_POINT, CUE_TIME, CUE_TRACK_POSITIONS, CUE_TRACK = b"\xbb", b"\xb3", b"\xb7",
 SEEK_HEAD, SEEK, SEEK_ID, SEEK_POSITION = bytes.fromhex("114D9B74"), b"\x4d\xbb", b"\x53\xab", b"\x53\xac"
 
 
-def element(element_id: bytes, data: bytes) -> bytes:
-    """An EBML element, its size written as an 8-byte variable-length integer."""
-    return element_id + (1 << 56 | len(data)).to_bytes(8, "big") + data
+def element(element_id: bytes, data: bytes, size: int | None = None) -> bytes:
+    """An EBML element, its size written as an 8-byte variable-length integer; a `size` other than
+    len(data) is a lie."""
+    size = len(data) if size is None else size
+    return element_id + (1 << 56 | size).to_bytes(8, "big") + data
 
 
 def element_span(film: bytes, start: int) -> tuple[int, int]:
