@@ -1,12 +1,17 @@
-"""The subtitle converter: any common encoding in, UTF-8 WebVTT the browser takes out."""
+"""The subtitle converter: any common encoding in, UTF-8 WebVTT the browser takes out, once per file."""
 
 from __future__ import annotations
 
 import codecs
+import http.client
+import os
+import threading
+import time
 
 import pytest
 
 from server.library.subtitles import decode, srt_to_vtt, to_vtt
+from tests.helpers import make_video, start_server
 
 SRT = (
     "1\n00:00:01,000 --> 00:00:02,500\nCafé crème, naïve façade\n\n"
@@ -118,3 +123,97 @@ def test_a_timing_line_with_a_huge_hour_number_stays_text_instead_of_failing():
     vtt = srt_to_vtt("1\n" + "9" * 5000 + ":00:01,000 --> 00:00:02,000\nhi\n")
     assert vtt.startswith("WEBVTT")
     assert "hi" in vtt
+
+
+def test_runs_of_blank_lines_become_one_cue_separator():
+    """Blank and white-space-only lines in a row say no more than one: the WebVTT has one blank line
+    between cues (a file of millions of them once cost seconds and hundreds of MB per request)."""
+    text = "1\n00:00:01,000 --> 00:00:02,000\nOne\n\n \n\t\n\n2\n00:00:03,000 --> 00:00:04,000\nTwo\n\n\n"
+    assert srt_to_vtt(text) == (
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nOne\n\n2\n00:00:03.000 --> 00:00:04.000\nTwo\n"
+    )
+
+
+# A line that made the old tag-cleaning regex try every "<font" against the rest of the line: 4.5-17 s
+# for 200 KB, so over a minute for these 800 KB (the time grew with the square of the length), all of
+# it holding the GIL, so every other request of the server waited.
+HOSTILE_LINE = "<font" * 160_000
+
+
+@pytest.fixture(scope="module")
+def subtitle_server(tmp_path_factory):
+    shared = tmp_path_factory.mktemp("subtitle-videos")
+    make_video(shared / "clip.mp4", 1)
+    (shared / "clip.srt").write_text(SRT, encoding="utf-8")
+    (shared / "clip.hostile.srt").write_text(f"1\n00:00:01,000 --> 00:00:02,000\n{HOSTILE_LINE}\n")
+    live = start_server([shared], tmp_path_factory.mktemp("subtitle-home"))
+    live.shared = shared
+    yield live
+    live.stop()
+
+
+def test_a_range_request_is_answered_while_a_hostile_subtitle_is_converted(subtitle_server):
+    """While a .srt with an 800 KB line of "<font" is being asked for, a phone's fresh 1 KiB range
+    request on a video is answered, and the subtitle itself comes back with that line kept as text."""
+    subtitle = {}
+
+    def ask_for_the_hostile_subtitle():
+        subtitle["response"] = subtitle_server.request("/subtitles/1/clip.hostile.srt")
+
+    asking = threading.Thread(target=ask_for_the_hostile_subtitle, daemon=True)
+    asking.start()
+    time.sleep(1)  # the subtitle request is in the server before the range request
+    connection = http.client.HTTPConnection("127.0.0.1", subtitle_server.port, timeout=15)
+    try:
+        connection.request(
+            "GET",
+            "/media/1/clip.mp4",
+            headers={"Range": "bytes=0-1023", "Cookie": f"couchcast_key={subtitle_server.key}"},
+        )
+        response = connection.getresponse()
+        assert (response.status, len(response.read())) == (206, 1024)
+    finally:
+        connection.close()
+    asking.join(15)
+    assert subtitle["response"].status == 200
+    assert HOSTILE_LINE.encode() in subtitle["response"].body
+
+
+def test_a_subtitle_is_converted_once_per_version_of_the_file(subtitle_server):
+    """The WebVTT is kept: asked again with its ETag it is a 304, not a new conversion; once the .srt
+    changes, the new text is served under a new ETag."""
+    first = subtitle_server.request("/subtitles/1/clip.srt")
+    assert first.status == 200
+    assert first.header("Content-Type") == "text/vtt; charset=utf-8"
+    assert cues(first.body.decode())[0][1] == "Café crème, naïve façade"
+    etag = first.header("ETag")
+    assert etag
+    again = subtitle_server.request("/subtitles/1/clip.srt", headers={"If-None-Match": etag})
+    assert again.status == 304
+
+    source = subtitle_server.shared / "clip.srt"
+    source.write_text(SRT.replace("À bientôt", "See you"), encoding="utf-8")
+    os.utime(source, ns=(time.time_ns(), time.time_ns() + 10**9))
+    changed = subtitle_server.request("/subtitles/1/clip.srt", headers={"If-None-Match": etag})
+    assert changed.status == 200
+    assert cues(changed.body.decode())[1][1] == "See you"
+    assert changed.header("ETag") != etag
+
+
+def test_subtitles_are_served_when_the_cache_cannot_be_written(tmp_path):
+    """With no room for the converted file (here a file stands where the cache folder would be), the
+    WebVTT is still served, converted for this request only."""
+    shared = tmp_path / "videos"
+    make_video(shared / "clip.mp4", 1)
+    (shared / "clip.srt").write_text(SRT, encoding="utf-8")
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    (home / "cache" / "subtitle-files").write_text("not a folder")
+    live = start_server([shared], home)
+    try:
+        response = live.request("/subtitles/1/clip.srt")
+    finally:
+        live.stop()
+    assert response.status == 200
+    assert cues(response.body.decode())[0] == ("00:00:01.000 --> 00:00:02.500", "Café crème, naïve façade")
+    assert "served without caching" in (home / "logs" / "couchcast.log").read_text()

@@ -14,17 +14,25 @@ from server.ffmpeg import ffmpeg_binary
 
 PROBE_TIMEOUT = 30
 
-_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.MULTILINE)
-_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+# No pattern here can run past the end of a line ("[^\S\n]", not "\s"; "[^,\n]", not "[^,]"): it is
+# tried at every line start, and one that runs on to the end of the text makes a text of many lines
+# cost their number squared (40,000 blank lines took 2.6 s). A file's metadata, printed among these
+# lines, can hold any number of them.
+_INPUT = re.compile(r"^Input #0, ([^,\n]+(?:,[^,\n]+)*?), from ", re.MULTILINE)
+# Numbers in ffmpeg's text have at most as many digits as ffmpeg can print there: the longest time
+# it holds (2**63 microseconds) is 2,562,047,788 hours, 10 digits, and libavformat opens at most
+# 1,000 streams by default. A line with more digits is not ffmpeg's: no int() of 5,000 digits
+# (ValueError), no hour count beyond a float (OverflowError).
+_DURATION = re.compile(r"Duration: (\d{1,10}):(\d\d):(\d\d(?:\.\d+)?)")
 _STREAM = re.compile(
-    r"^\s*Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?: "
+    r"^[^\S\n]*Stream #0:(?P<index>\d{1,6})(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)\n]*)\))?: "
     r"(?P<kind>Video|Audio|Subtitle): (?P<codec>[\w-]+)(?P<rest>.*)$",
     re.MULTILINE,
 )
 _PROFILE = re.compile(r"^ \(([^)/]+)\)")
 _TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
 _SIZE = re.compile(r", (\d{2,5})x(\d{2,5})")
-_TITLE = re.compile(r"^\s+title\s*: (.*)$", re.MULTILINE)
+_TITLE = re.compile(r"^[^\S\n]+title[^\S\n]*: (.*)$", re.MULTILINE)
 
 
 class ProbeError(Exception):

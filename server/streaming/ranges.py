@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 MAX_RANGES = 16
 _HUGE = 10**18
-_SPEC = re.compile(r"^[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*$", re.ASCII)
+# Matched against a spec with its blanks already stripped: blanks on both sides of an optional number
+# ("[ \t]*(\d*)[ \t]*") would let the engine split a run of blanks every possible way, and a 20 KB
+# spec of blanks took 0.3 s (a 256 KB header, about a minute, holding the GIL).
+_SPEC = re.compile(r"(\d*)[ \t]*-[ \t]*(\d*)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,10 @@ def parse_range_header(header: str, size: int) -> list[ByteRange] | None:
     for part in parts:
         if valid_specs > MAX_RANGES:
             return None  # stop early: a 256 KB header of ranges costs no more than a short one
-        if not part.strip():
+        part = part.strip(" \t")
+        if not part:
             continue  # RFC 9110 allows empty list elements: "bytes=0-1,,2-3"
-        match = _SPEC.match(part)
+        match = _SPEC.fullmatch(part)
         if not match:
             return None
         first, last = match.groups()

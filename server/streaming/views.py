@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
@@ -12,10 +14,10 @@ from django.views.decorators.http import require_safe
 from server.library import folders
 from server.library.media_types import content_type
 from server.library.paths import NotShared, resolve_media, resolve_subtitle
-from server.library.subtitles import to_vtt
+from server.library.subtitles import SubtitleTooLarge, cached_vtt
 from server.streaming.responses import file_response
 
-MAX_SUBTITLE_BYTES = 10 * 1024 * 1024
+VTT_TYPE = "text/vtt; charset=utf-8"
 
 
 def _shared_root(folder_id: int) -> str:
@@ -54,15 +56,18 @@ def media(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBas
 
 @csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
 @require_safe
-def subtitle(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
+def subtitle(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
     try:
         path = resolve_subtitle(_shared_root(folder_id), relpath)
-        with open(path, "rb") as file:
-            data = file.read(MAX_SUBTITLE_BYTES + 1)
+        vtt = cached_vtt(path, Path(settings.DIRS.cache) / "subtitle-files")
+        if isinstance(vtt, str):
+            response = HttpResponse(vtt, content_type=VTT_TYPE)
+            response["Cache-Control"] = "private, no-cache"
+            return response
+        file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it
     except (NotShared, OSError) as exc:
         raise Http404("No such subtitle file.") from exc
-    if len(data) > MAX_SUBTITLE_BYTES:
-        raise Http404("Subtitle file too large.")
-    response = HttpResponse(to_vtt(data, os.path.splitext(path)[1]), content_type="text/vtt; charset=utf-8")
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    except SubtitleTooLarge as exc:
+        raise Http404("Subtitle file too large.") from exc
+    name = os.path.splitext(os.path.basename(relpath))[0] + ".vtt"
+    return file_response(request, file, VTT_TYPE, filename=name)

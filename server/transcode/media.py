@@ -30,6 +30,9 @@ SCAN_TIMEOUT = 300
 SCAN_WORKERS = 1
 # How long a playlist request waits for its file's timeline before it answers "still reading".
 SCAN_WAIT = 20.0
+# Encoders put a keyframe at least every 10 s (x264's and x265's defaults), a few every 20 s: an
+# index with a longer gap has lost entries, and the packets are read instead.
+LONGEST_GOP = 30.0
 # A two-hour film has about 500,000 packets; a file with more than this is not a film (or lies).
 MAX_SCANNED_PACKETS = 20_000_000
 TEXT_SUBTITLES = frozenset({"subrip", "ass", "ssa", "webvtt", "mov_text", "text"})
@@ -114,8 +117,13 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
             origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0
             keyframes = _indexed_keyframes(container, video)
             end = _tail_end(container, video, keyframes[-1]) if keyframes else None
-            if end is None or end < keyframes[-1]:
-                # No index, or one that names packets the file does not hold (a download cut short).
+            if keyframes:
+                # The demuxer notes the keyframes it passes too: a damaged index read only in part
+                # is then whole for a short film, and shows its hole in a long one.
+                keyframes = _index_keyframes(video)
+            if end is None or not _covers(keyframes, end):
+                # No index, one that names packets the file does not hold (a download cut short), or
+                # one with holes (damaged Cues the demuxer read only in part).
                 keyframes, end = _scan_video(container, video)
     except av.FFmpegError as exc:
         raise MediaError(f"{name} cannot be read: {exc}") from exc
@@ -124,14 +132,27 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
     return Timeline(origin=origin, end=end, keyframes=tuple(keyframes))
 
 
+def _covers(keyframes: list[float], end: float) -> bool:
+    """Whether an index's keyframes plausibly are all of the film's: no gap longer than any GOP."""
+    points = [*keyframes, end]
+    return keyframes[-1] <= end and all(
+        b - a <= LONGEST_GOP for a, b in zip(points, points[1:], strict=False)
+    )
+
+
 def _indexed_keyframes(container: av.container.InputContainer, video) -> list[float] | None:
     """The keyframe times in the container's index, or None when it has none worth trusting."""
     with contextlib.suppress(av.FFmpegError):
         container.seek(0, stream=video)  # Matroska reads its Cues on the first seek
-    entries = video.index_entries
-    times = sorted(float(entry.timestamp * video.time_base) for entry in entries if entry.is_keyframe)
+    times = _index_keyframes(video)
     # One entry is only the start the demuxer noted for itself, not an index.
     return times if len(times) >= 2 else None
+
+
+def _index_keyframes(video) -> list[float]:
+    return sorted(
+        float(entry.timestamp * video.time_base) for entry in video.index_entries if entry.is_keyframe
+    )
 
 
 def _scan_video(container: av.container.InputContainer, video) -> tuple[list[float], float | None]:
