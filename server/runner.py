@@ -30,7 +30,10 @@ from server.connections import (
 
 log = logging.getLogger(__name__)
 
-WORKER_THREADS = 8
+# A request for a segment that is being converted waits on its thread (a seek into a long GOP of a
+# 4K film: seconds). With a few viewers converting and their pages, thumbnails and ranges besides,
+# 8 threads ran out; a waiting thread costs only its stack.
+WORKER_THREADS = 24
 # Phones open several connections each (page, thumbnails, video, prefetch); 100 is too few for a
 # house with a few viewers and a slow-reading client or two.
 CONNECTION_LIMIT = 1000

@@ -83,7 +83,9 @@ def make_film(
     else:
         raise ValueError(codec)
     sound: list[str] = ["-an"]
-    inputs = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={FRAME_RATE}:duration={seconds}"]
+    # The picture and its time code are drawn small, then scaled: drawing a 4K picture costs minutes.
+    inputs = ["-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={FRAME_RATE}:duration={seconds}"]
+    scale = "" if size == "320x180" else f",scale={size.replace('x', ':')}:flags=neighbor"
     if audio is not None:
         inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=48000"]
         if audio == "ac3":
@@ -92,7 +94,7 @@ def make_film(
             sound = ["-c:a", audio]
     subprocess.run(
         [ffmpeg or ffmpeg_binary() or "ffmpeg", "-v", "error", "-y", *inputs,
-         "-vf", _time_code_filter(), *video, "-pix_fmt", pix_fmt, "-force_key_frames", keyframes,
+         "-vf", _time_code_filter() + scale, *video, "-pix_fmt", pix_fmt, "-force_key_frames", keyframes,
          *sound, str(path)],
         check=True,
     )  # fmt: skip

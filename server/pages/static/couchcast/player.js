@@ -14,10 +14,12 @@
   const autoplay = new URLSearchParams(location.search).get("autoplay") === "1";
   const problem = window.Couchcast.setSource(video, item, item.resume);
   if (problem) { $("playback-problem").textContent = problem; $("playback-problem").hidden = false; }
+  const showProblem = (message) => { $("playback-problem").textContent = message; $("playback-problem").hidden = false; };
   video.addEventListener("error", () => {
-    $("playback-problem").textContent = "This video could not be played here. Try Download, or another browser.";
-    $("playback-problem").hidden = false;
+    showProblem("This video could not be played here. Try Download, or another browser.");
   });
+  // The server's own words, when it has them: no room for another conversion, a broken file.
+  video.addEventListener("couchcast:problem", (event) => showProblem(event.detail));
   const offer = $("resume-offer");
   const play = () => video.play().catch(() => { /* autoplay refused: the native play button is there */ });
   if (item.resume > 0 && !autoplay) {

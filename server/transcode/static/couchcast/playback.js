@@ -4,7 +4,9 @@
  * strings describe the file; this asks the browser about them (canPlayType, MediaSource), sends the
  * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
  * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
- * Returns a promise of the server's answer ({plan: {kind, reason, url}, subtitles, problem, ...}).
+ * Returns a promise of the server's answer ({plan: {kind, reason, url, busy}, subtitles, problem, ...}).
+ * When the computer has no room for another conversion (plan.busy), or a converted stream fails,
+ * the video gets a "couchcast:problem" event whose detail is the server's words for the viewer.
  * It also takes over Couchcast.setSource, the player page's one hook for choosing a source.
  */
 (function () {
@@ -74,6 +76,19 @@
     });
   }
 
+  function tell(video, message) {
+    video.dispatchEvent(new CustomEvent("couchcast:problem", { detail: message }));
+  }
+
+  // A converted stream stopped: ask the server again, which says why in words (no room, a broken file).
+  function explain(video, planUrl) {
+    getJSON(planUrl).then(function (answer) {
+      var plan = answer.plan || {};
+      tell(video, plan.busy || answer.problem ||
+        "The converted stream stopped. Reload the page to try again.");
+    }).catch(function (error) { tell(video, error.message); });
+  }
+
   function startPlayback(video, item) {
     var base = "/api/playback/" + encodeURIComponent(item.folder) + "?path=" + encodeURIComponent(item.path);
     detach(video);
@@ -86,15 +101,27 @@
         hls: hls ? "1" : "0",
       };
       var query = Object.keys(answers).map(function (name) { return name + "=" + answers[name]; }).join("&");
-      return getJSON(base + "&" + query).then(function (answer) {
+      var planUrl = base + "&" + query;
+      return getJSON(planUrl).then(function (answer) {
         var plan = answer.plan;
+        if (plan.busy) {
+          video.dataset.playback = "busy";
+          tell(video, plan.busy);
+          return answer;
+        }
         if (plan.kind !== "direct" && hls === "hls.js") {
           var player = new window.Hls();
           player.loadSource(plan.url);
           player.attachMedia(video);
+          player.on(window.Hls.Events.ERROR, function (event, data) {
+            if (data.fatal) explain(video, planUrl);
+          });
           video.couchcastHls = player;
         } else {
           video.src = plan.url;
+          if (plan.kind !== "direct") {
+            video.addEventListener("error", function () { explain(video, planUrl); }, { once: true });
+          }
         }
         addSubtitles(video, answer.subtitles);
         video.dataset.playback = plan.kind;
