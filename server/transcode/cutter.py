@@ -42,7 +42,12 @@ class _Segment:
         self.number = number
         self.final = directory / f"{number}.ts"
         self.partial = directory / f"{number}.ts.part"
-        self.container = av.open(str(self.partial), "w", format="mpegts")
+        # Each segment is a muxer of its own, so its continuity counters start afresh: said so in
+        # its first packets, or players that read segments as one stream (ffmpeg's and mpv's HLS,
+        # VLC) take the jump for damage and drop the picture before it.
+        self.container = av.open(
+            str(self.partial), "w", format="mpegts", options={"mpegts_flags": "+initial_discontinuity"}
+        )
         self.streams = {
             template.index: self.container.add_stream_from_template(template) for template in templates
         }

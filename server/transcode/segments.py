@@ -28,6 +28,8 @@ from dataclasses import dataclass
 # The first frame and every seek wait for one whole segment to be encoded: 2 s segments halve that
 # wait against 4 s ones (720p HEVC here, load average 10: 1 s played after 2.4-3.5 s against 4.0-7.7 s).
 SEGMENT_SECONDS = 2.0
+# A fixed-length segment shorter than this at the film's end joins the one before (fixed_boundaries).
+SHORTEST_LAST_SEGMENT = 0.5
 # A remux segment ends at the first keyframe at least this far from its start (copying costs
 # nothing, so longer segments only mean fewer requests).
 MIN_REMUX_SEGMENT = 3.0
@@ -83,8 +85,13 @@ class Timeline:
 
 
 def fixed_boundaries(timeline: Timeline, seconds: float = SEGMENT_SECONDS) -> list[float]:
-    """Start times (the file's own clock) of fixed-length segments covering the film."""
-    count = max(1, math.ceil(timeline.duration / seconds - 1e-9))
+    """Start times (the file's own clock) of fixed-length segments covering the film.
+
+    The last segment is at least SHORTEST_LAST_SEGMENT long: one that would start in the film's
+    last picture (a 20.02 s film, pictures until 19.98 s) has no picture to start with, so the
+    segment before it runs to the end instead.
+    """
+    count = max(1, math.ceil((timeline.duration - SHORTEST_LAST_SEGMENT) / seconds - 1e-9))
     return [timeline.origin + index * seconds for index in range(count)]
 
 
