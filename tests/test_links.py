@@ -8,7 +8,7 @@ import re
 import pytest
 
 from server.access import links
-from tests.helpers import LiveServer, make_video, start_server
+from tests.helpers import LiveServer, make_video, playlist_uris, start_server
 
 REMUX_PLAYLIST = "/hls/1/film.mkv/remux.m3u8"
 TS_PACKET = 188
@@ -32,14 +32,10 @@ def links_server(shared, tmp_path_factory) -> LiveServer:
     live.stop()
 
 
-def segment_uris(playlist: bytes) -> list[str]:
-    return [line for line in playlist.decode().splitlines() if line and not line.startswith("#")]
-
-
 def first_segment(server: LiveServer, playlist_path: str = REMUX_PLAYLIST) -> str:
     response = server.request(playlist_path)
     assert response.status == 200, response.body
-    return segment_uris(response.body)[0]
+    return playlist_uris(response.body)[0]
 
 
 def signed_prefix(uri: str) -> str:
@@ -79,7 +75,7 @@ def test_the_playlist_never_holds_the_access_key(links_server, how):
     response = links_server.request(path, headers=headers, with_key=False)
     assert response.status == 200, response.body
     assert links_server.key.encode() not in response.body
-    uris = segment_uris(response.body)
+    uris = playlist_uris(response.body)
     assert uris and all(uri.startswith(links.LINK_PREFIX) for uri in uris)
 
 
