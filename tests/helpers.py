@@ -202,6 +202,11 @@ def wait_for(condition, timeout: float = 30.0):
         time.sleep(0.2)
 
 
+def playlist_uris(playlist: bytes) -> list[str]:
+    """The segment URIs of an HLS playlist body, in order."""
+    return [line for line in playlist.decode().splitlines() if line and not line.startswith("#")]
+
+
 def csrf_for(server: LiveServer, path: str) -> tuple[str, str]:
     """(cookie header, X-CSRFToken) as the player page gives them to its script."""
     page = server.request(f"/watch/1/{path}")
