@@ -227,12 +227,6 @@ def test_vlc_plays_a_remuxed_film_to_the_end(players_server, proxy, vlc_home):
     assert_played_through_links(proxy.take(), players_server, REMUX)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: fixed_boundaries (server/transcode/segments.py) starts a segment at 20.0 s "
-    "inside the last picture (19.98-20.02 s); no picture starts in it, so it is a 422 "
-    "'Segment 10 could not be made: the file ends before it.'",
-)
 def test_every_segment_a_transcode_playlist_lists_can_be_made(players_server):
     """A film whose last picture ends just past a segment boundary: every segment its transcode
     playlist lists is answered with MPEG-TS (a player fetches them all, the last one included)."""
@@ -241,13 +235,6 @@ def test_every_segment_a_transcode_playlist_lists_can_be_made(players_server):
     assert {name: answer.status for name, answer in answers.items()} == dict.fromkeys(answers, 200)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: every segment is a new MPEG-TS muxer (server/transcode/cutter.py _Segment) whose "
-    "continuity counters restart at 0 unmarked; a demuxer reading the segments in order (ffmpeg's "
-    "and mpv's HLS, VLC's) sees a break and flags each segment's last picture corrupt. "
-    "Fix: av.open(..., options={'mpegts_flags': '+initial_discontinuity'}).",
-)
 def test_segments_read_in_order_have_no_picture_flagged_corrupt(players_server, tmp_path):
     """The remux segments, joined in playlist order as an HLS demuxer reads them, demux with no
     packet flagged corrupt (a player that drops corrupt packets would lose a picture per segment)."""
