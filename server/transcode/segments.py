@@ -180,10 +180,13 @@ def ffmpeg_command(binary: str, rendition: Rendition, *, first: int) -> list[str
         # none elsewhere (no scene cuts, no keyframe interval), so every process makes the same ones.
         # One mark past the window: the cutter sees where the window's last segment ends.
         marks = rendition.boundaries[first : rendition.window_end(first) + 1]
+        # Decoding starts at the keyframe before the process's start (up to 10 s back in a real
+        # film); encoding only where the preroll starts: trim counts on the file's clock (-copyts).
+        trim = f"trim=start={_seconds(rendition.boundaries[first] - PREROLL_SECONDS)}," if first else ""
         command += [
             "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF,
             "-maxrate", X264_MAXRATE, "-bufsize", X264_MAXRATE, "-pix_fmt", "yuv420p",
-            "-vf", f"scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
+            "-vf", f"{trim}scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
             "-force_key_frames", ",".join(_seconds(mark) for mark in marks),
             "-x264-params", "scenecut=0:keyint=1000000:min-keyint=1",
         ]  # fmt: skip
