@@ -22,9 +22,11 @@ Each viewer has a file of its own (a hard link under another name), so nothing i
    playhead far ahead). Stall is the time its playhead wanted a segment not fetched yet, after the
    first one arrived: waiting for the first segment after the seek, and rebuffering. Goal: 4 remux
    and 2 transcode viewers at once, each with at most 2 s of stall in 60 s of playback. Then the
-   transcode viewers are increased (4 remux still playing) until one stalls more than 2 s or the
-   server answers 503 (no room): that is the capacity printed. Every step has a fresh server (same
-   library and home), so no process or segment of the step before is left.
+   transcode viewers are increased (4 remux still playing) until one rebuffers more than 2 s or the
+   server answers 503 (no room). Two capacities are printed: every stall (seek waits included)
+   within 2 s, and playback keeping up (rebuffering within 2 s; a seek's wait, which grows with the
+   source's keyframe interval, aside). Every step has a fresh server (same library and home), so no
+   process or segment of the step before is left.
 
 The machine may be shared: figures are as noisy as its load, printed before and after each step.
 The server's log (ffmpeg processes started and ended, warnings) is summed up per step; `--keep`
@@ -514,6 +516,10 @@ class Step:
     def all_passed(self, playback: float) -> bool:
         return all(viewer.passed(playback) for viewer in self.viewers)
 
+    def kept_up(self) -> bool:
+        """Every viewer played on without rebuffering past the goal (waits after seeks aside), no 503."""
+        return all(v.no_room is None and v.error is None and v.rebuffer <= STALL_GOAL for v in self.viewers)
+
     def no_room(self) -> bool:
         return any(viewer.no_room for viewer in self.viewers)
 
@@ -633,35 +639,28 @@ def print_step(step: Step, playback: float) -> None:
 
 
 def print_capacity(steps: list[Step], playback: float) -> None:
-    print("\nHow many fit (each viewer at most 2 s of stall, no 503):")
-    fitted = None
+    print("\nHow many fit:")
+    strict = kept = None
     for step in steps:
         ok = step.all_passed(playback)
         worst = max(step.viewers, key=lambda v: v.stall)
-        why = (
-            "all within the goal"
-            if ok
-            else "503 (no room)"
-            if step.no_room()
-            else (
-                f"{worst.label} stalled {worst.stall:.1f} s"
-                if worst.stall > STALL_GOAL
-                else "a viewer failed"
-            )
-        )
-        print(f"   {REMUX_VIEWERS} remux + {step.transcodes} transcode: {verdict(ok)} ({why})")
         if ok:
-            fitted = step.transcodes
+            why = "every stall within the goal"
+        elif step.no_room():
+            why = "503 (no room)"
         else:
-            break
-    if fitted is None:
-        print(f"   Not even {REMUX_VIEWERS} remux + {steps[0].transcodes} transcode viewers fit on this run.")
-    elif fitted == steps[-1].transcodes and steps[-1].all_passed(playback):
-        print(
-            f"   At least {REMUX_VIEWERS} remux + {fitted} transcode viewers fit (the search stopped there)."
-        )
-    else:
-        print(f"   {REMUX_VIEWERS} remux + {fitted} transcode viewers fit at once on this run.")
+            why = f"{worst.label} stalled {worst.stall:.1f} s ({worst.seek_wait:.1f} s of it after its seek)"
+        print(f"   {REMUX_VIEWERS} remux + {step.transcodes} transcode: {verdict(ok)} ({why})")
+        if ok and strict == (None if step is steps[0] else step.transcodes - 1):
+            strict = step.transcodes
+        if step.kept_up():
+            kept = step.transcodes
+    searched = steps[-1].transcodes
+    more = " (the search stopped there)" if kept == searched else ""
+    print(f"   Each viewer <= {STALL_GOAL:g} s of stall, seek waits included: ", end="")
+    print(f"{REMUX_VIEWERS} remux + {strict} transcode." if strict is not None else "not even the goal's.")
+    print(f"   Playback keeping up (<= {STALL_GOAL:g} s rebuffering, no 503), seek waits aside: ", end="")
+    print(f"{REMUX_VIEWERS} remux + {kept} transcode{more}." if kept is not None else "not even the goal's.")
 
 
 # ---------------------------------------------------------------- the run
@@ -714,8 +713,8 @@ def main() -> int:
             step = run_viewers(server, remux_names, hevc_names[:transcodes], films, settings, seed=transcodes)
             steps.append(step)
             print_step(step, settings.playback)
-            if not step.all_passed(settings.playback):
-                break
+            if not step.kept_up():
+                break  # the strict goal may have missed on a seek's wait alone: then it goes on
 
         print("\n" + "=" * 100)
         print(
@@ -732,7 +731,10 @@ def main() -> int:
         )
         for viewer in goal.viewers:
             outcome = verdict(viewer.passed(settings.playback))
-            print(f"   {viewer.label:12} stall {viewer.stall:5.2f} s  {outcome}")
+            print(
+                f"   {viewer.label:12} stall {viewer.stall:5.2f} s = {viewer.seek_wait:.2f} s waiting after"
+                f" the seek + {viewer.rebuffer:.2f} s rebuffering  {outcome}"
+            )
         print_capacity(steps, settings.playback)
         return 0
     except KeyboardInterrupt:
