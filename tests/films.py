@@ -121,9 +121,9 @@ def frame_time(number: int) -> float:
 
 
 # In a page: the frame number drawn into the <video>'s picture being shown, with that picture's own
-# media time (requestVideoFrameCallback), so the two can be compared.
-READ_FRAME_JS = (
-    """(selector) => new Promise((resolve) => {
+# media time (requestVideoFrameCallback), so the two can be compared. At normal speed: while playing
+# fast, Chromium paints pictures a little ahead of the time it reports.
+READ_FRAME_JS = """(selector) => new Promise((resolve) => {
   const video = document.querySelector(selector);
   video.requestVideoFrameCallback((now, meta) => {
     const canvas = document.createElement('canvas');
@@ -140,7 +140,4 @@ READ_FRAME_JS = (
     }
     resolve({number, mediaTime: meta.mediaTime, currentTime: video.currentTime});
   });
-})""".replace("BITS", str(FRAME_BITS))
-    .replace("PER_ROW", str(BITS_PER_ROW))
-    .replace("TOP", repr(BLOCKS_TOP))
-)
+})""".replace("BITS", str(FRAME_BITS)).replace("PER_ROW", str(BITS_PER_ROW)).replace("TOP", repr(BLOCKS_TOP))
