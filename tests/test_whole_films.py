@@ -67,7 +67,7 @@ def open_player(page, server, name: str, kind: str) -> None:
 def set_rate(page, rate: float) -> None:
     """Chromium's own HLS player sets the rate back to the default when it loads: set both, once playing."""
     page.wait_for_function(PLAYING_PAST, arg=0.1, timeout=60_000)
-    page.eval_on_selector(VIDEO, f"video => {{ video.defaultPlaybackRate = {rate}; video.playbackRate = {rate}; }}")
+    page.eval_on_selector(VIDEO, f"v => {{ v.defaultPlaybackRate = {rate}; v.playbackRate = {rate}; }}")
 
 
 def assert_picture_shows_the_clock(page) -> float:
