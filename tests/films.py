@@ -68,9 +68,11 @@ def make_film(
     audio: str | None = "ac3",
     ffmpeg: str | None = None,
     seed: int = 1,
+    plain: bool = False,
 ) -> Path:
     """A film encoded like a real one: x264/x265 at their default preset (B-frames; open GOPs for
-    x265), keyframes `gop` seconds apart at random, 5.1 AC-3 (or stereo `audio` codec), time code."""
+    x265), keyframes `gop` seconds apart at random, 5.1 AC-3 (or stereo `audio` codec), time code.
+    `plain`: a still background behind the time code, a few kB per second, for films hours long."""
     path.parent.mkdir(parents=True, exist_ok=True)
     keyframes = ",".join(f"{t:.3f}" for t in keyframe_times(seconds, *gop, seed=seed))
     longest_gop = str(int(gop[1] * float(FRAME_RATE)) + 48)
@@ -84,7 +86,8 @@ def make_film(
         raise ValueError(codec)
     sound: list[str] = ["-an"]
     # The picture and its time code are drawn small, then scaled: drawing a 4K picture costs minutes.
-    inputs = ["-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={FRAME_RATE}:duration={seconds}"]
+    picture = "color=c=0x335577:" if plain else "testsrc2="
+    inputs = ["-f", "lavfi", "-i", f"{picture}size=320x180:rate={FRAME_RATE}:duration={seconds}"]
     scale = "" if size == "320x180" else f",scale={size.replace('x', ':')}:flags=neighbor"
     if audio is not None:
         inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate=48000"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.films import make_film
 from tests.helpers import ACCESS_KEY, PROJECT_ROOT, LiveServer, free_port, make_video, wait_for_port
 from tests.xsession import WAIT_SECONDS, DesktopApp, launch_app
 
@@ -74,6 +75,7 @@ def start_executable(folder: Path, scratch: Path) -> tuple[LiveServer, Path]:
 def video_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("Videos")
     make_video(folder / "clip.mp4", 4, extra=["-movflags", "+faststart"])
+    make_film(folder / "film.mkv", 12)  # H.264 with B-frames, AC-3 5.1: remuxed for a browser
     return folder
 
 
@@ -138,6 +140,18 @@ def test_hls_js_is_served_from_inside_the_executable(executable):
     response = executable.request("/static/couchcast/vendor/hls.min.js")
     assert response.status == 200
     assert b"Hls" in response.body
+
+
+def test_a_remux_is_cut_into_segments_inside_the_executable(executable):
+    """The conversion engine's parts the executable must carry: PyAV (timeline and cutter) and the
+    bundled ffmpeg; its playlist's signed segment links need no key."""
+    folder = json.loads(executable.request("/api/folders").body)["folders"][0]["id"]
+    playlist = executable.request(f"/hls/{folder}/film.mkv/remux.m3u8")
+    assert playlist.status == 200, playlist.body[:300]
+    first = next(line for line in playlist.body.decode().splitlines() if line.startswith("/l/"))
+    segment = executable.request(first, with_key=False)
+    assert segment.status == 200, segment.body[:300]
+    assert segment.body[0] == 0x47 and segment.body[188] == 0x47  # MPEG-TS packets
 
 
 def test_sigterm_exits_0_and_leaves_nothing_in_the_temp_dir(video_folder, tmp_path):
