@@ -1,4 +1,4 @@
-"""`couchcast` (the desktop tray app) and `couchcast serve` (headless), per SPEC "Contract"."""
+"""`couchcast` (the desktop tray app) and `couchcast serve` (headless): docs/design.md, "The contract"."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def catch_stop_signals() -> list[int]:
     """Record SIGINT and SIGTERM in the returned list instead of dying on them.
 
     The handlers only record: calling into threading primitives from a signal handler while the
-    main thread waits on them deadlocked here (FIELD_NOTES).
+    main thread waits on them deadlocked here (docs/design.md, "Desktop facts").
     """
     stop_signals: list[int] = []
 

@@ -1,7 +1,7 @@
 """How to start this same program again: from source, from the installed script, or frozen.
 
 A one-file PyInstaller build has no separate .py files to run, so helpers (the folder picker) and the
-login entry run the same executable with an argument (FIELD_NOTES, "PyInstaller one-file").
+login entry run the same executable with an argument (docs/design.md, "Desktop facts").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 pystray picks its backend once, at `import pystray`, from `PYSTRAY_BACKEND`; left to itself on Linux
 it tries appindicator first and may fail with a ValueError instead of ImportError when the
-AppIndicator typelib is missing (FIELD_NOTES). So the backend is always pinned here: appindicator
+AppIndicator typelib is missing (docs/design.md). So the backend is always pinned here: appindicator
 (a StatusNotifier host: GNOME with its extension, KDE), then gtk (XEmbed trays, a real menu), then xorg
 (XEmbed without a menu; left click opens the library). A `PYSTRAY_BACKEND` set by the person wins.
 """

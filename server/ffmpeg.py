@@ -4,7 +4,7 @@
 which is how the tests check that the library works without it).
 
 Inside the one-file executable (build.spec) ffmpeg is stored xz-compressed, because a one-file build
-extracts every bundled file at every start and 173 MB of ffmpeg cost ~0.7 s there (FIELD_NOTES).
+extracts every bundled file at every start and 173 MB of ffmpeg cost ~0.7 s there (docs/design.md).
 It is unpacked once into the user cache dir, under a folder named for its SHA-256, so a new build
 brings its own ffmpeg and an interrupted unpack never leaves a half-written binary in use.
 """

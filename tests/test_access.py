@@ -1,4 +1,4 @@
-"""The access key (SPEC "Access"): query, cookie or Bearer; 401 without; wrong keys slowed down."""
+"""The access key (docs/design.md): query, cookie or Bearer; 401 without; wrong keys slowed down."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A phone's journey in real Chromium: open the phone link, play a real H.264/AAC file, seek to 7 s.
 
 The media requests carry the cookie alone (no key in the URL, no Authorization header), as Safari's
-would. The file is large (tens of MB) so that the seek lands past what Chromium buffered at first
-and must be fetched with a new `Range: bytes=N-` request (FIELD_NOTES).
+would. The file is large (tens of MB) because Chromium buffers a small file whole on its first request: the
+seek must land past what it buffered to be fetched with a new `Range: bytes=N-` request.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def test_keep_alive_ranges_on_one_connection_are_byte_exact(streaming_server, fi
 
 
 def test_accepted_sockets_have_nagle_off(tmp_path):
-    """Small responses on a keep-alive connection must not wait for a delayed ACK (FIELD_NOTES).
+    """TCP_NODELAY stays on, so small keep-alive responses never wait for a delayed ACK (docs/design.md).
 
     Another process cannot read a socket's options, so a server started by runner.start in a
     child process reports on its own end of a connection.

@@ -98,7 +98,7 @@ def test_range_zero_to_one_returns_exactly_two_bytes(server, clip):
 
 
 def test_range_open_from_zero_is_206_not_200(server, clip):
-    # Chromium only allows seeking when its first "bytes=0-" gets a 206 (FIELD_NOTES).
+    # Chromium only allows seeking when its first "bytes=0-" gets a 206 (docs/design.md).
     response = ranged(server, "bytes=0-")
     assert (response.status, response.body) == (206, clip)
 

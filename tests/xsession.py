@@ -77,7 +77,7 @@ class XSession:
         ).stdout
 
     def choose_in_folder_dialog(self, folder: Path) -> None:
-        """Type `folder` into the open "Add a folder" dialog and accept it (FIELD_NOTES' xdotool recipe)."""
+        """Type `folder` into the open "Add a folder" dialog and accept it, with the keyboard."""
         window = self.xdotool("search", "--sync", "--onlyvisible", "--name", "Add a folder").split()[0]
         self.xdotool("windowfocus", "--sync", window)
         self.xdotool("key", "ctrl+slash")

@@ -1,9 +1,9 @@
 """Guards every request with the access key, and sets the headers every answer carries.
 
-The key arrives three ways (SPEC "Access"): `?key=` on any URL (an HTML page then gets a long-lived
-HttpOnly cookie and a redirect to the same URL without the key, so it does not linger in the address
-bar or history), the cookie (all a phone's <video> element sends: Safari sends no Authorization
-header for media), and `Authorization: Bearer`.
+The key arrives three ways (docs/design.md, "The contract"): `?key=` on any URL (an HTML page then
+gets a long-lived HttpOnly cookie and a redirect to the same URL without the key, so it does not linger
+in the address bar or history), the cookie (all a phone's <video> element sends: Safari sends no
+Authorization header for media), and `Authorization: Bearer`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def client_address(request: HttpRequest) -> str:
 class HeadWithoutBodyMiddleware:
     """A HEAD answer keeps its headers (Content-Length included) and loses its body.
 
-    waitress writes whatever body the application returns, even for HEAD (FIELD_NOTES): a JSON or
+    waitress writes whatever body the application returns, even for HEAD (docs/design.md): a JSON or
     HTML body after a HEAD would be read by a keep-alive client as the start of the next response.
     The media view answers HEAD itself; this covers every other view.
     """

@@ -1,1 +1,1 @@
-"""The JSON API (SPEC "Contract"): folders and their items."""
+"""The JSON API: folders and their items (docs/design.md, "The contract")."""

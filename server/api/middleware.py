@@ -1,4 +1,4 @@
-"""Every error under /api/ is JSON (SPEC "Contract"), whoever made it.
+"""Every error under /api/ is JSON (docs/design.md, "The contract"), whoever made it.
 
 Views answer their own errors with `{"error": ...}`; this covers the ones Django makes before or
 around a view, such as the 405 of `require_safe`/`require_POST`.

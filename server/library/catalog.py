@@ -81,7 +81,7 @@ class Item:
         return clock(self.position)
 
     def to_json(self) -> dict:
-        """The API item (SPEC "Contract"), plus the fields the player and library pages use."""
+        """An item of `/api/folders/<id>/items` (docs/design.md, "The contract") plus what the pages use."""
         return {
             "name": self.name,
             "path": self.path,

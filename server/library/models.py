@@ -54,7 +54,7 @@ class MediaFile(models.Model):
 
 
 class WatchProgress(models.Model):
-    """Where a file was left off, one per file for the whole household (no accounts, SPEC "Resume").
+    """Where a file was left off, one per file for the whole household (no accounts: any device resumes it).
 
     Keyed by folder and path rather than tied to the index row, so a drive unplugged for an evening
     does not lose anybody's place.
