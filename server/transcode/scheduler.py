@@ -444,7 +444,9 @@ def scheduler() -> Scheduler:
         if _scheduler is None:
             from django.conf import settings
 
-            _scheduler = Scheduler(Path(settings.DIRS.cache) / "hls")
+            # COUCHCAST_CONVERSION_CORES: how many cores conversions may use together (default: all).
+            cores = float(os.environ.get("COUCHCAST_CONVERSION_CORES") or 0) or None
+            _scheduler = Scheduler(Path(settings.DIRS.cache) / "hls", capacity=cores)
             atexit.register(stop_all)
         return _scheduler
 
