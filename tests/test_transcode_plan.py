@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from server.library import codecs
 from server.library.probe import MediaInfo, Stream
 from server.transcode.plan import BrowserCaps, plan_playback
@@ -139,6 +141,15 @@ def test_a_process_for_a_later_segment_starts_just_before_the_keyframe_before_it
     assert command.index("-ss") < command.index("-copyts") < command.index("-i")
     assert command[command.index("-c:v") + 1] == "copy"
     assert command[-3:] == ["-f", "nut", "pipe:1"]
+
+
+def test_with_an_index_a_process_starts_on_the_keyframe_itself():
+    """An index makes -ss land on the keyframe asked for: asking for a little before it would land
+    on the one before and decode a whole GOP more (up to 10 s of 4K HEVC)."""
+    keyframes = (0.0, 3.84, 7.68, 11.52)
+    indexed = replace(rendition("transcode", keyframes, keyframes=keyframes), indexed=True)
+    command = ffmpeg_command("ffmpeg", indexed, first=2)
+    assert command[command.index("-ss") + 1] == "3.840000"
 
 
 def test_a_transcode_process_forces_keyframes_on_its_own_boundaries_and_one_more():

@@ -45,7 +45,15 @@ def rendition_of(film: Path, kind: str) -> Rendition:
     timeline = read_timeline(str(film), 0)
     boundaries = keyframe_boundaries(timeline) if kind == "remux" else fixed_boundaries(timeline)
     return Rendition(
-        str(film), kind, 0, 1, timeline.origin, tuple(boundaries), timeline.end, timeline.keyframes
+        str(film),
+        kind,
+        0,
+        1,
+        timeline.origin,
+        tuple(boundaries),
+        timeline.end,
+        timeline.keyframes,
+        timeline.indexed,
     )
 
 

@@ -121,7 +121,8 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
                 # The demuxer notes the keyframes it passes too: a damaged index read only in part
                 # is then whole for a short film, and shows its hole in a long one.
                 keyframes = _index_keyframes(video)
-            if end is None or not _covers(keyframes, end):
+            indexed = end is not None and _covers(keyframes, end)
+            if not indexed:
                 # No index, one that names packets the file does not hold (a download cut short), or
                 # one with holes (damaged Cues the demuxer read only in part).
                 keyframes, end = _scan_video(container, video)
@@ -129,7 +130,7 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
         raise MediaError(f"{name} cannot be read: {exc}") from exc
     if not keyframes or end is None or end <= origin:
         raise MediaError(f"{name}: no playable video found; the file may be damaged.")
-    return Timeline(origin=origin, end=end, keyframes=tuple(keyframes))
+    return Timeline(origin=origin, end=end, keyframes=tuple(keyframes), indexed=indexed)
 
 
 def _covers(keyframes: list[float], end: float) -> bool:
@@ -210,7 +211,7 @@ class TimelineJobs:
         target = self.cache_dir / f"{name}.json"
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             data = json.loads(target.read_text("ascii"))
-            return Timeline(data["origin"], data["end"], tuple(data["keyframes"]))
+            return Timeline(data["origin"], data["end"], tuple(data["keyframes"]), data.get("indexed", False))
         with self._lock:
             job = self._jobs.get(name)
             if job is None:
@@ -232,7 +233,12 @@ class TimelineJobs:
             self.reads += 1
         try:
             timeline = read_timeline(path, video_stream)
-            data = {"origin": timeline.origin, "end": timeline.end, "keyframes": timeline.keyframes}
+            data = {
+                "origin": timeline.origin,
+                "end": timeline.end,
+                "keyframes": timeline.keyframes,
+                "indexed": timeline.indexed,
+            }
             with contextlib.suppress(OSError):  # a full cache disk: read again next time
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
                 partial = target.with_suffix(".part")

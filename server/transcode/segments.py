@@ -43,10 +43,11 @@ KEYFRAME_TOLERANCE = 0.5
 # keyframe there): room for the keyframe tolerance and for the sound encoder to settle before the
 # first packet that is kept.
 PREROLL_SECONDS = 1.0
-# How far before that keyframe a process seeks. MPEG-TS has no index: ffmpeg's -ss lands near the
-# time asked for, and decoding begins at the next keyframe after where it landed (a seek to 27.5 s in
-# a recording began at its keyframe at 31.5 s). Asking for a little before a known keyframe lands
-# there.
+# How far before that keyframe a process seeks in a file without an index. MPEG-TS has none: ffmpeg's
+# -ss lands near the time asked for, and decoding begins at the next keyframe after where it landed
+# (a seek to 27.5 s in a recording began at its keyframe at 31.5 s); asking for a little before a
+# known keyframe lands there. With an index (MKV Cues, an MP4's sample table) -ss lands on the
+# keyframe asked for, and asking for a little before it would decode a whole GOP more.
 SEEK_MARGIN = 0.25
 # A transcode process is told the keyframe marks of this many segments (20 minutes of film), then
 # ends; the next request starts another. One argument holding every mark of a 6-hour film went past
@@ -72,12 +73,14 @@ class Timeline:
     """What a file's streams really hold, read from the packets rather than the container's claims.
 
     Times are the file's own (seconds, as its demuxer gives them): `origin` is where the film starts,
-    `end` where its last packet ends, `keyframes` the video keyframes (empty when not read).
+    `end` where its last packet ends, `keyframes` the video keyframes (empty when not read);
+    `indexed`: they came from the file's index, so a seek to one of them lands on it exactly.
     """
 
     origin: float
     end: float
     keyframes: tuple[float, ...] = ()
+    indexed: bool = False
 
     @property
     def duration(self) -> float:
@@ -138,6 +141,7 @@ class Rendition:
     boundaries: tuple[float, ...]  # segment start times, the file's own clock
     end: float
     keyframes: tuple[float, ...] = ()  # the source's video keyframes (Timeline.keyframes)
+    indexed: bool = False  # Timeline.indexed
 
     def window_end(self, first: int) -> int:
         """The segment a process started at `first` stops before (see TRANSCODE_WINDOW)."""
@@ -149,7 +153,7 @@ class Rendition:
         """Where a process making segment `first` on starts reading, on the file's own clock."""
         wanted = self.boundaries[first] - PREROLL_SECONDS
         keyframe = max((k for k in self.keyframes if k <= wanted), default=wanted)
-        return max(self.origin, min(wanted, keyframe) - SEEK_MARGIN)
+        return max(self.origin, min(wanted, keyframe) - (0.0 if self.indexed else SEEK_MARGIN))
 
 
 def _seconds(value: float) -> str:

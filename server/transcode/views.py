@@ -196,6 +196,7 @@ def _conversion(folder_id: str, relpath: str, kind: str) -> _Conversion:
         boundaries=tuple(boundaries),
         end=timeline.end,
         keyframes=timeline.keyframes,
+        indexed=timeline.indexed,
     )
     key = hashlib.sha256(repr((media.identity(path), kind, audio)).encode()).hexdigest()[:24]
     video = info.video
