@@ -61,6 +61,8 @@ def open_player(page, server, name: str, kind: str) -> None:
     page.goto(f"{server.url}/watch/{folder}/{name}?autoplay=1")
     page.wait_for_function(f"() => document.querySelector('{VIDEO}').dataset.playback", timeout=30_000)
     assert page.eval_on_selector(VIDEO, "video => video.dataset.playback") == kind
+    if page.query_selector("#autoplay"):
+        page.uncheck("#autoplay")  # stay on this film when it ends: the test reads its last pictures
     page.eval_on_selector(VIDEO, "video => { video.muted = true; video.play(); }")
 
 
