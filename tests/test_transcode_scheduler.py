@@ -168,6 +168,17 @@ def test_a_viewer_past_capacity_is_told_at_once_in_words(films, tmp_path):
         scheduler.stop_all()
 
 
+def test_one_conversion_may_always_run_however_costly(films, tmp_path):
+    """A 4K transcode costs about a core: on a one-core computer it must still play, alone."""
+    scheduler = Scheduler(tmp_path / "hls", capacity=0.5)
+    try:
+        assert scheduler.room_for(1.05)
+        assert scheduler.segment("uhd", rendition_of(films["mkv"], "transcode"), 0, viewer="a", cost=1.05)
+        assert not scheduler.room_for(0.05)
+    finally:
+        scheduler.stop_all()
+
+
 def test_a_viewer_who_stopped_asking_makes_room_for_a_new_one(films, tmp_path):
     scheduler = Scheduler(tmp_path / "hls", capacity=1.0, evictable_seconds=0.5)
     remux = rendition_of(films["mkv"], "remux")

@@ -240,8 +240,8 @@ class Scheduler:
         with self._condition:
             now = time.monotonic()
             busy = [w for c in self._conversions.values() for w in c.workers.values() if w.alive()]
-            used = sum(w.cost for w in busy if not self._evictable(w, now))
-            return used + cost <= self.capacity + 1e-9
+            staying = [w for w in busy if not self._evictable(w, now)]
+            return not staying or sum(w.cost for w in staying) + cost <= self.capacity + 1e-9
 
     def converting(self) -> int:
         """How many viewers have a conversion running now."""
@@ -309,8 +309,10 @@ class Scheduler:
             log.info("Ending an idle conversion to make room for another viewer")
             self._kill(idle)
             used -= idle.cost
-        if used + cost > self.capacity + 1e-9:
-            raise NoRoom(no_room_message(len([w for w in busy if w.alive()])))
+        converting = len([w for w in busy if w.alive()])
+        # One conversion always may run, however costly: a 4K film must play on a 1-core computer.
+        if converting and used + cost > self.capacity + 1e-9:
+            raise NoRoom(no_room_message(converting))
 
     def _start(self, conversion: Conversion, viewer: str, number: int) -> Worker:
         binary = self.ffmpeg or require_ffmpeg()
