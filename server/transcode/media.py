@@ -224,10 +224,6 @@ class TimelineJobs:
                 "for a large file on a slow disk. Try again in a few seconds."
             ) from None
 
-    def jobs_running(self) -> int:
-        with self._lock:
-            return sum(1 for job in self._jobs.values() if not job.done())
-
     def _read(self, path: str, video_stream: int, target: Path, name: str) -> Timeline:
         with self._lock:
             self.reads += 1
