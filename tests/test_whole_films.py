@@ -112,12 +112,13 @@ def test_a_ten_minute_film_plays_from_start_to_end(phone, films_server, kind):
 @pytest.mark.parametrize("kind", ["remux", "transcode"])
 def test_after_a_seek_the_picture_shows_the_moment_the_seek_bar_says(phone, films_server, kind):
     open_player(phone, films_server, f"{kind}.mkv", kind)
-    set_rate(phone, 4)
     for target in (151.3, 333.7, 545.1):
+        set_rate(phone, 1)  # the first picture read right after the seek, at normal speed
         phone.eval_on_selector(VIDEO, f"video => {{ video.currentTime = {target}; }}")
         phone.wait_for_function(PLAYING_PAST, arg=target, timeout=60_000)
         first = assert_picture_shows_the_clock(phone)
-        assert first == pytest.approx(target, abs=1.0)
+        assert target <= first <= target + 1.5  # the half second read_frame waits, and a busy machine
+        set_rate(phone, 4)
         play_on_checking_the_picture(phone, target + 20, timeout=60)
 
 
