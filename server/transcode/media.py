@@ -190,6 +190,15 @@ def _later_end(end: float | None, packet: av.Packet) -> float | None:
     return finish if end is None else max(end, finish)
 
 
+def _kept_timeline(target: Path) -> Timeline | None:
+    """A timeline kept in the cache by an earlier read, or None."""
+    try:
+        data = json.loads(target.read_text("ascii"))
+        return Timeline(data["origin"], data["end"], tuple(data["keyframes"]), data.get("indexed", False))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
 class TimelineJobs:
     """Reads timelines on a worker thread of its own, one job per file, cached on disk.
 
@@ -209,10 +218,14 @@ class TimelineJobs:
         """The file's timeline; raises StillReading when the job takes longer than `wait` seconds."""
         name = _cache_name(identity(path), "timeline", video_stream)
         target = self.cache_dir / f"{name}.json"
-        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            data = json.loads(target.read_text("ascii"))
-            return Timeline(data["origin"], data["end"], tuple(data["keyframes"]), data.get("indexed", False))
+        kept = _kept_timeline(target)
+        if kept is not None:
+            return kept
         with self._lock:
+            # Again under the lock: a job may have finished (kept its result, left _jobs) meanwhile.
+            kept = _kept_timeline(target)
+            if kept is not None:
+                return kept
             job = self._jobs.get(name)
             if job is None:
                 job = self._jobs[name] = self._pool.submit(self._read, path, video_stream, target, name)
