@@ -61,7 +61,7 @@ import psutil  # noqa: E402
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.films import make_film  # noqa: E402
-from tests.helpers import LiveServer, start_server, wait_for  # noqa: E402
+from tests.helpers import LiveServer, keyed_context, start_server, wait_for  # noqa: E402
 from tests.transcode_media import repeat_video  # noqa: E402
 
 BUFFER_SEGMENTS = 3  # a player keeps this many segments fetched ahead of its playhead
@@ -316,8 +316,7 @@ def first_frames(server: Server, films: Films, names: dict[str, list[str]], sett
         try:
             for result, files in zip(results, names.values(), strict=True):
                 for trial, name in enumerate(files):
-                    context = browser.new_context()
-                    context.add_cookies([{"name": "couchcast_key", "value": live.key, "url": live.url}])
+                    context = keyed_context(browser, live)
                     page = context.new_page()
                     page.goto(live.url + "/")
                     page.evaluate(ADD_VIDEO)

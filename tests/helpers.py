@@ -268,3 +268,10 @@ def counting_ffmpeg(folder: Path) -> tuple[Path, Path]:
     script.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{ffmpeg_binary()}" "$@"\n')
     script.chmod(0o755)
     return script, log
+
+
+def keyed_context(browser, server: LiveServer, **options):
+    """A browser context (Playwright) holding the server's access key as the cookie a phone keeps."""
+    context = browser.new_context(**options)
+    context.add_cookies([{"name": "couchcast_key", "value": server.key, "url": server.url}])
+    return context

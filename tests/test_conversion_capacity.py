@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.films import make_film
-from tests.helpers import PHONE, start_server
+from tests.helpers import PHONE, keyed_context, start_server
 
 # Room for one small transcode (320x180 costs about 0.16 of a core), not two.
 CORES = "0.25"
@@ -32,8 +32,7 @@ def busy_server(films, tmp_path):
 
 
 def phone_page(chromium, server):
-    context = chromium.new_context(**PHONE)
-    context.add_cookies([{"name": "couchcast_key", "value": server.key, "url": server.url}])
+    context = keyed_context(chromium, server, **PHONE)
     return context.new_page()
 
 

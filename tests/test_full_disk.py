@@ -18,6 +18,7 @@ from tests.helpers import (
     counting_ffmpeg,
     csrf_for,
     fill_disk,
+    keyed_context,
     make_video,
     start_server,
     tmpfs,
@@ -75,8 +76,7 @@ def test_saving_a_position_on_a_full_disk_says_why_it_cannot(live):
 
 
 def test_the_player_tells_the_viewer_their_place_is_not_being_saved(live, chromium):
-    context = chromium.new_context(**PHONE)
-    context.add_cookies([{"name": "couchcast_key", "value": live.key, "url": live.url}])
+    context = keyed_context(chromium, live, **PHONE)
     page = context.new_page()
     try:
         page.goto(f"{live.url}/watch/1/clip.mp4")

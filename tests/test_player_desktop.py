@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_video
+from tests.helpers import keyed_context, make_video
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
@@ -23,8 +23,7 @@ def library(tmp_path_factory) -> Path:
 @pytest.fixture
 def player(chromium, library_server):
     """Open a video's player page in a desktop-sized browser; yields (page, JS errors)."""
-    context = chromium.new_context(**DESKTOP)
-    context.add_cookies([{"name": "couchcast_key", "value": library_server.key, "url": library_server.url}])
+    context = keyed_context(chromium, library_server, **DESKTOP)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

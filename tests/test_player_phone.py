@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import PHONE, LiveServer, make_video
+from tests.helpers import PHONE, LiveServer, keyed_context, make_video
 
 FIRST_LOAD_BUDGET = 300 * 1024
 SUBTITLES = "1\r\n00:00:00,000 --> 00:00:30,000\r\n<i>Hello</i> from the subtitles\r\n"
@@ -101,8 +101,7 @@ def test_phone_opens_the_qr_link_plays_with_subtitles_and_resumes_on_another_pho
     position = saved.value.json()["position"]
     assert position > 6
 
-    second = chromium.new_context(**PHONE)
-    second.add_cookies([{"name": "couchcast_key", "value": library_server.key, "url": library_server.url}])
+    second = keyed_context(chromium, library_server, **PHONE)
     other = second.new_page()
     other_watched = Watched(other)
     other.goto(f"{library_server.url}/")

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from server.ffmpeg import ffmpeg_binary
-from tests.helpers import PROJECT_ROOT, make_video, start_server
+from tests.helpers import PROJECT_ROOT, keyed_context, make_video, start_server
 from tests.transcode_media import repeat_video
 
 GOP = ["-g", "48"]  # a keyframe every ~2 s, as in films people have
@@ -89,8 +89,7 @@ def ffmpeg_children(server) -> list[psutil.Process]:
 
 @pytest.fixture
 def player(chromium, films_server):
-    context = chromium.new_context()
-    context.add_cookies([{"name": "couchcast_key", "value": films_server.key, "url": films_server.url}])
+    context = keyed_context(chromium, films_server)
     page = context.new_page()
     page.goto(films_server.url + "/")
     page.evaluate(ADD_VIDEO)
@@ -123,8 +122,7 @@ def test_seeking_to_8s_plays_on_from_there(player, films_server, name, kind):
 
 
 def test_the_library_player_page_plays_an_mkv_with_ac3_through_a_remux(chromium, films_server):
-    context = chromium.new_context()
-    context.add_cookies([{"name": "couchcast_key", "value": films_server.key, "url": films_server.url}])
+    context = keyed_context(chromium, films_server)
     page = context.new_page()
     try:
         page.goto(f"{films_server.url}/watch/{folder_id(films_server)}/film.mkv?autoplay=1")

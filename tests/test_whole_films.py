@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import PHONE, start_server
+from tests.helpers import PHONE, keyed_context, start_server
 
 FRAME = float(1 / FRAME_RATE)
 VIDEO = "#video"
@@ -49,8 +49,7 @@ def films_server(films, tmp_path_factory):
 
 @pytest.fixture
 def phone(chromium, films_server):
-    context = chromium.new_context(**PHONE)
-    context.add_cookies([{"name": "couchcast_key", "value": films_server.key, "url": films_server.url}])
+    context = keyed_context(chromium, films_server, **PHONE)
     page = context.new_page()
     yield page
     context.close()
