@@ -35,6 +35,10 @@ _AUDIO_CODECS = {
     "truehd": "mlpa",
 }
 
+# Containers of sound alone, by ffmpeg's demuxer name: asked as audio/..., which is what a browser
+# answers for ("video/flac" is "" in Chromium, "audio/flac" "probably").
+_SOUND_CONTAINERS = {"flac": "audio/flac", "wav": "audio/wav", "aac": "audio/aac"}
+
 
 def _h264_level(height: int | None) -> str:
     """A level that fits the frame size (ffmpeg's summary does not print the level)."""
@@ -81,6 +85,8 @@ def container_type(info: MediaInfo, path: str) -> str:
     if container.startswith("mov,mp4"):
         return "video/mp4" if info.video else "audio/mp4"
     if container == "matroska,webm":
+        if info.video is None:
+            return "audio/webm" if extension == ".webm" else "audio/x-matroska"
         return "video/webm" if extension == ".webm" else "video/x-matroska"
     if container == "avi":
         return "video/x-msvideo"
@@ -90,6 +96,8 @@ def container_type(info: MediaInfo, path: str) -> str:
         return "video/ogg" if info.video else "audio/ogg"
     if container == "mp3":
         return "audio/mpeg"
+    if container in _SOUND_CONTAINERS:
+        return _SOUND_CONTAINERS[container]
     return f"video/{container.split(',')[0] or 'unknown'}"
 
 
