@@ -103,6 +103,10 @@ def container_type(info: MediaInfo, path: str) -> str:
 
 def file_type(info: MediaInfo, path: str) -> str:
     """`container; codecs="video, audio"`: can the browser play this file as it is?"""
+    if info.container in _SOUND_CONTAINERS:
+        # These hold one codec only, and a codecs= parameter makes Chromium answer "" to them
+        # ('audio/flac; codecs="flac"': "", 'audio/flac': "probably").
+        return container_type(info, path)
     codecs = [video_codec(info.video)] if info.video else []
     codecs += [audio_codec(info.audio[0])] if info.audio else []
     return f'{container_type(info, path)}; codecs="{", ".join(codecs)}"'
