@@ -69,10 +69,13 @@ def make_film(
     ffmpeg: str | None = None,
     seed: int = 1,
     plain: bool = False,
+    interlaced: str | None = None,
 ) -> Path:
     """A film encoded like a real one: x264/x265 at their default preset (B-frames; open GOPs for
     x265), keyframes `gop` seconds apart at random, 5.1 AC-3 (or stereo `audio` codec), time code.
-    `plain`: a still background behind the time code, a few kB per second, for films hours long."""
+    `plain`: a still background behind the time code, a few kB per second, for films hours long.
+    `interlaced`: "tff" or "bff", coded as fields as a TV recording or a camcorder's is (`codec`
+    h264 or mpeg2video); each frame's two fields still show one moment, so its number reads whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     keyframes = ",".join(f"{t:.3f}" for t in keyframe_times(seconds, *gop, seed=seed))
     longest_gop = str(int(gop[1] * float(FRAME_RATE)) + 48)
@@ -82,8 +85,16 @@ def make_film(
     elif codec == "hevc":
         x265 = f"log-level=0:keyint={longest_gop}:open-gop=1:bframes=4:scenecut=0"
         video = ["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", x265]
+    elif codec == "mpeg2video":
+        video = ["-c:v", "mpeg2video", "-b:v", "2M", "-g", longest_gop, "-bf", "2"]
     else:
         raise ValueError(codec)
+    fields = ""
+    if interlaced is not None:
+        fields = f",setfield={interlaced}"
+        video += ["-flags", "+ilme+ildct"]
+        if codec == "h264":
+            video += ["-x264-params", f"{interlaced}=1"]
     sound: list[str] = ["-an"]
     # The picture and its time code are drawn small, then scaled: drawing a 4K picture costs minutes.
     picture = "color=c=0x335577:" if plain else "testsrc2="
@@ -97,8 +108,8 @@ def make_film(
             sound = ["-c:a", audio]
     subprocess.run(
         [ffmpeg or ffmpeg_binary() or "ffmpeg", "-v", "error", "-y", *inputs,
-         "-vf", _time_code_filter() + scale, *video, "-pix_fmt", pix_fmt, "-force_key_frames", keyframes,
-         *sound, str(path)],
+         "-vf", _time_code_filter() + scale + fields, *video, "-pix_fmt", pix_fmt,
+         "-force_key_frames", keyframes, *sound, str(path)],
         check=True,
     )  # fmt: skip
     return path
@@ -126,7 +137,8 @@ def frame_time(number: int) -> float:
 # In a page: the frame number drawn into the <video>'s picture being shown, with that picture's own
 # media time (requestVideoFrameCallback), so the two can be compared. At normal speed: while playing
 # fast, Chromium paints pictures a little ahead of the time it reports.
-READ_FRAME_JS = """(selector) => new Promise((resolve) => {
+READ_FRAME_JS = (
+    """(selector) => new Promise((resolve) => {
   const video = document.querySelector(selector);
   video.requestVideoFrameCallback((now, meta) => {
     const canvas = document.createElement('canvas');
@@ -143,4 +155,7 @@ READ_FRAME_JS = """(selector) => new Promise((resolve) => {
     }
     resolve({number, mediaTime: meta.mediaTime, currentTime: video.currentTime});
   });
-})""".replace("BITS", str(FRAME_BITS)).replace("PER_ROW", str(BITS_PER_ROW)).replace("TOP", repr(BLOCKS_TOP))
+})""".replace("BITS", str(FRAME_BITS))
+    .replace("PER_ROW", str(BITS_PER_ROW))
+    .replace("TOP", repr(BLOCKS_TOP))
+)

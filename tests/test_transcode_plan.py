@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from server.library import codecs
 from server.library.probe import MediaInfo, Stream
-from server.transcode.plan import BrowserCaps, plan_playback
+from server.transcode.plan import BrowserCaps, browser_family, direct_play_misbehaves, plan_playback
 from server.transcode.segments import (
     Rendition,
     Timeline,
@@ -61,9 +61,46 @@ def test_a_browser_without_hls_gets_the_file_as_it_is():
     assert plan.kind == "direct"
 
 
-def test_a_sound_only_file_is_played_directly():
+def test_a_sound_only_file_the_browser_plays_is_played_directly():
     flac = MediaInfo("flac", 200.0, (Stream(0, "audio", "flac"),))
-    assert plan_playback(flac, CHROMIUM_ON_MKV).kind == "direct"
+    assert (
+        plan_playback(flac, BrowserCaps(plays_file=True, plays_video=False, plays_hls=True)).kind == "direct"
+    )
+    assert codecs.file_type(flac, "/m/song.flac") == "audio/flac"  # Chromium: "" with codecs="flac"
+
+
+def test_a_sound_only_file_the_browser_cannot_decode_becomes_aac():
+    alac = MediaInfo("mov,mp4,m4a,3gp,3g2,mj2", 200.0, (Stream(0, "audio", "alac", tag="alac"),))
+    assert codecs.file_type(alac, "/m/song.m4a") == 'audio/mp4; codecs="alac"'
+    plan = plan_playback(alac, BrowserCaps(plays_file=False, plays_video=False, plays_hls=True))
+    assert (plan.kind, plan.audio) == ("transcode", "aac")
+
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+FIREFOX_IOS = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 FxiOS/128.0 Mobile"
+
+
+def test_browser_families_from_user_agents():
+    assert [browser_family(ua) for ua in (FIREFOX, CHROME, FIREFOX_IOS, "")] == [
+        "firefox",
+        "chromium",
+        "safari",
+        "",
+    ]
+
+
+def test_firefox_never_gets_hevc_in_matroska_directly():
+    hevc = Stream(0, "video", "hevc", profile="Main", tag="hev1", height=1080)
+    mkv = MediaInfo("matroska,webm", 20.0, (hevc, AAC))
+    mp4 = MediaInfo("mov,mp4,m4a,3gp,3g2,mj2", 20.0, (hevc, AAC))
+    says_yes = {"plays_file": True, "plays_video": True, "plays_hls": True}
+    assert direct_play_misbehaves(mkv, "firefox")
+    assert plan_playback(mkv, BrowserCaps(**says_yes, family="firefox")).kind == "transcode"
+    # The same file elsewhere, and HEVC in MP4 in Firefox, seek fine: played as they are.
+    assert plan_playback(mkv, BrowserCaps(**says_yes, family="chromium")).kind == "direct"
+    assert plan_playback(mp4, BrowserCaps(**says_yes, family="firefox")).kind == "direct"
+    assert direct_play_misbehaves(MKV_H264_AC3, "firefox") is None
 
 
 def test_mkv_type_names_matroska_h264_and_ac3():

@@ -35,6 +35,10 @@ _AUDIO_CODECS = {
     "truehd": "mlpa",
 }
 
+# Containers of sound alone, by ffmpeg's demuxer name: asked as audio/..., which is what a browser
+# answers for ("video/flac" is "" in Chromium, "audio/flac" "probably").
+_SOUND_CONTAINERS = {"flac": "audio/flac", "wav": "audio/wav", "aac": "audio/aac"}
+
 
 def _h264_level(height: int | None) -> str:
     """A level that fits the frame size (ffmpeg's summary does not print the level)."""
@@ -81,6 +85,8 @@ def container_type(info: MediaInfo, path: str) -> str:
     if container.startswith("mov,mp4"):
         return "video/mp4" if info.video else "audio/mp4"
     if container == "matroska,webm":
+        if info.video is None:
+            return "audio/webm" if extension == ".webm" else "audio/x-matroska"
         return "video/webm" if extension == ".webm" else "video/x-matroska"
     if container == "avi":
         return "video/x-msvideo"
@@ -90,11 +96,17 @@ def container_type(info: MediaInfo, path: str) -> str:
         return "video/ogg" if info.video else "audio/ogg"
     if container == "mp3":
         return "audio/mpeg"
+    if container in _SOUND_CONTAINERS:
+        return _SOUND_CONTAINERS[container]
     return f"video/{container.split(',')[0] or 'unknown'}"
 
 
 def file_type(info: MediaInfo, path: str) -> str:
     """`container; codecs="video, audio"`: can the browser play this file as it is?"""
+    if info.container in _SOUND_CONTAINERS:
+        # These hold one codec only, and a codecs= parameter makes Chromium answer "" to them
+        # ('audio/flac; codecs="flac"': "", 'audio/flac': "probably").
+        return container_type(info, path)
     codecs = [video_codec(info.video)] if info.video else []
     codecs += [audio_codec(info.audio[0])] if info.audio else []
     return f'{container_type(info, path)}; codecs="{", ".join(codecs)}"'

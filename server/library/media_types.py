@@ -13,6 +13,7 @@ VIDEO_TYPES = {
     ".avi": "video/x-msvideo",
     ".ts": "video/mp2t",
     ".m2ts": "video/mp2t",
+    ".mts": "video/mp2t",  # AVCHD camcorders
     ".mpg": "video/mpeg",
     ".mpeg": "video/mpeg",
     ".wmv": "video/x-ms-wmv",

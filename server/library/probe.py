@@ -33,6 +33,14 @@ _PROFILE = re.compile(r"^ \(([^)/]+)\)")
 _TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
 _SIZE = re.compile(r", (\d{2,5})x(\d{2,5})")
 _TITLE = re.compile(r"^[^\S\n]+title[^\S\n]*: (.*)$", re.MULTILINE)
+# The pixel format and what ffmpeg knows of the picture, as `yuv420p10le(tv, bt2020nc/bt2020/smpte2084,
+# progressive)`: range, colour space/primaries/transfer (one name when all three are the same) and
+# field order ("top first", "bottom coded first (swapped)", ...), each only when known.
+_PICTURE = re.compile(r", [a-z][a-z0-9_]*\((?P<attributes>[^()\n]*(?:\(swapped\)[^()\n]*)?)\)")
+_COLOUR = re.compile(r"^(?P<space>[\w-]+)/(?P<primaries>[\w-]+)/(?P<transfer>[\w-]+)$")
+_RANGES = frozenset({"tv", "pc"})
+_FIELD_ORDERS = ("progressive", "top first", "bottom first", "top coded first", "bottom coded first")
+_DOLBY_VISION = re.compile(r"DOVI configuration record: version: [\d.]{1,10}, profile: (\d{1,3})")
 
 
 class ProbeError(Exception):
@@ -50,6 +58,11 @@ class Stream:
     title: str | None = None
     width: int | None = None
     height: int | None = None
+    # ffmpeg's names, None when the file does not say: "smpte2084" (HDR10), "arib-std-b67" (HLG), "bt709"
+    color_transfer: str | None = None
+    color_primaries: str | None = None  # "bt2020", "bt709", ...
+    field_order: str | None = None  # "progressive", "top first", "bottom first", "top coded first", ...
+    dolby_vision: int | None = None  # the Dolby Vision profile (5, 7, 8) when the stream carries one
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,8 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
         tag = _TAG.search(rest)
         size = _SIZE.search(rest) if match.group("kind") == "Video" else None
         language = match.group("lang")
+        picture = _picture(rest) if match.group("kind") == "Video" else {}
+        dolby_vision = _DOLBY_VISION.search(block) if match.group("kind") == "Video" else None
         streams.append(
             Stream(
                 index=int(match.group("index")),
@@ -112,6 +127,8 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
                 title=title.group(1).strip() if title else None,
                 width=int(size.group(1)) if size else None,
                 height=int(size.group(2)) if size else None,
+                dolby_vision=int(dolby_vision.group(1)) if dolby_vision else None,
+                **picture,
             )
         )
     return MediaInfo(
@@ -119,6 +136,26 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
         duration=duration,
         streams=tuple(streams),
     )
+
+
+def _picture(rest: str) -> dict[str, str]:
+    """color_transfer, color_primaries and field_order from a video stream line, those it names."""
+    found: dict[str, str] = {}
+    match = _PICTURE.search(rest)
+    if match is None:
+        return found
+    for attribute in match.group("attributes").split(", "):
+        attribute = attribute.strip()
+        colour = _COLOUR.match(attribute)
+        if attribute.startswith(_FIELD_ORDERS):
+            found["field_order"] = attribute.removesuffix(" (swapped)")
+        elif colour:
+            found["color_primaries"] = colour.group("primaries")
+            found["color_transfer"] = colour.group("transfer")
+        elif attribute and attribute not in _RANGES and re.fullmatch(r"[\w-]+", attribute):
+            # One name: space, primaries and transfer are all that (bt709, smpte170m, ...).
+            found["color_primaries"] = found["color_transfer"] = attribute
+    return found
 
 
 def probe(path: str) -> MediaInfo:

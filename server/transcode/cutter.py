@@ -8,7 +8,8 @@ seek, one that played in order from 0, one restarted after a pause):
   time is therefore after the previous one's last: Chromium refuses segments that overlap
   ("Parsed buffers not in DTS sequence");
 - sound: segment N holds the packets whose time is in [boundary N, boundary N+1). The packets lie on
-  one grid from the film's time zero in every process (see segments.ffmpeg_command).
+  one grid from the film's time zero in every process (see segments.ffmpeg_command). In a sound-only
+  file this rule alone cuts: every AAC packet can start a segment.
 Timestamps are the file's own clock shifted by one constant (segments.TIMESTAMP_BASE), so segments
 from different processes fit together. A finished segment is written as `<n>.ts.part` and renamed
 to `<n>.ts`: a request never sees half a segment.
@@ -115,12 +116,14 @@ class Cutter:
         try:
             with av.open(stream, "r", format="nut") as source:
                 templates = list(source.streams)
-                video = next(s.index for s in templates if s.type == "video")
+                video = next((s.index for s in templates if s.type == "video"), None)
                 for packet in source.demux():
                     if packet.pts is None and packet.dts is None:
                         continue  # demux's end-of-stream marker
                     if packet.stream_index == video:
                         self._video(packet, templates)
+                    elif video is None:
+                        self._sound_only(packet, templates)
                     else:
                         self._sound(packet)
                     if self.outcome is not None:
@@ -184,6 +187,23 @@ class Cutter:
         self.held = still_held
         if previous >= self.first:
             self._complete_up_to()
+
+    def _sound_only(self, packet: av.Packet, templates: list) -> None:
+        """A sound-only stream: segment N starts with its first packet at or after boundary N."""
+        time = self._time(packet)
+        if time < self.rendition.boundaries[self.first]:
+            return  # preroll
+        number = self._segment_of(time, 0.0)
+        if number >= self.last:
+            self._finish_all()
+            self.outcome = Outcome.WINDOW_ENDED
+            return
+        if number > self.video_at:
+            self.sound_at = number  # the segments before are complete: nothing more goes there
+            self._start_video_segment(number, templates)
+            if self.outcome is not None:
+                return
+        self.open[self.video_at].write(packet)
 
     def _sound(self, packet: av.Packet) -> None:
         time = self._time(packet)

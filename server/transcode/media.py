@@ -102,6 +102,9 @@ def _seconds(value: int | None, time_base) -> float | None:
 def read_timeline(path: str, video_stream: int) -> Timeline:
     """Where the film starts and really ends, and its video keyframes, read with PyAV.
 
+    Given a sound stream instead (a sound-only file), only where it starts and ends (see
+    _sound_timeline).
+
     The keyframes come from the file's own index when it has one (a Matroska file's Cues, an MP4's
     sample table: milliseconds to read); otherwise every video packet is read (no decoding, but the
     whole file passes through). The end is the end of the last packet, found by reading from the
@@ -113,9 +116,11 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
         with av.open(path, metadata_errors="ignore") as container:
             streams = {stream.index: stream for stream in container.streams}
             video = streams.get(video_stream)
+            origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0
+            if video is not None and video.type == "audio":
+                return _sound_timeline(container, video, origin, name)
             if video is None or video.type != "video":
                 raise MediaError(f"{name}: it has no video stream {video_stream}.")
-            origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0
             keyframes = _indexed_keyframes(container, video)
             end = _tail_end(container, video, keyframes[-1]) if keyframes else None
             if keyframes:
@@ -132,6 +137,20 @@ def read_timeline(path: str, video_stream: int) -> Timeline:
     if not keyframes or end is None or end <= origin:
         raise MediaError(f"{name}: no playable video found; the file may be damaged.")
     return Timeline(origin=origin, end=end, keyframes=tuple(keyframes), indexed=indexed)
+
+
+def _sound_timeline(container: av.container.InputContainer, sound, origin: float, name: str) -> Timeline:
+    """A sound-only file's timeline: no keyframes (every packet of compressed sound decodes on its
+    own, so segments are cut at fixed times), and its end read from the packets: from the last
+    entry of the file's index when it has one (an MP4's sample table), else from every packet."""
+    entries = _index_keyframes(sound) if _indexed_keyframes(container, sound) else []
+    end = _tail_end(container, sound, entries[-1]) if entries else None
+    indexed = end is not None
+    if end is None:
+        _, end = _scan_video(container, sound)
+    if end is None or end <= origin:
+        raise MediaError(f"{name}: no playable sound found; the file may be damaged.")
+    return Timeline(origin=origin, end=end, keyframes=(), indexed=indexed)
 
 
 def _covers(keyframes: list[float], end: float) -> bool:

@@ -37,6 +37,7 @@ import psutil
 
 from server.transcode.cutter import Cutter, Outcome
 from server.transcode.media import MediaError, require_ffmpeg
+from server.transcode.picture import ffmpeg_filters
 from server.transcode.segments import Rendition, ffmpeg_command
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class Scheduler:
         self.ahead_seconds = ahead_seconds
         self.ffmpeg = ffmpeg  # None: the one server.ffmpeg finds, asked at each start
         self._conversions: dict[str, Conversion] = {}
+        self._filters: dict[str, frozenset[str]] = {}  # the video filters of each ffmpeg, asked once
         self._condition = threading.Condition()
         self._reaper: threading.Thread | None = None
         self._stopped = False
@@ -329,7 +331,7 @@ class Scheduler:
         stderr = open(log_path, "wb")  # noqa: SIM115 - closed when the worker ends
         try:
             process = subprocess.Popen(
-                ffmpeg_command(binary, conversion.rendition, first=number),
+                ffmpeg_command(binary, conversion.rendition, first=number, filters=self._filters_of(binary)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -352,6 +354,12 @@ class Scheduler:
         )
         worker.thread.start()
         return worker
+
+    def _filters_of(self, binary: str) -> frozenset[str]:
+        """Which filters `binary` has: builds differ (zscale for tone mapping is optional)."""
+        if binary not in self._filters:
+            self._filters[binary] = ffmpeg_filters(binary)
+        return self._filters[binary]
 
     def _cut(self, conversion: Conversion, worker: Worker) -> None:
         """The worker's thread: cut its process's output into segments, then note how it ended."""

@@ -25,6 +25,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.library.probe import Stream
+from server.transcode.picture import output_tags, picture_filters
+
 # The first frame and every seek wait for one whole segment to be encoded: 2 s segments halve that
 # wait against 4 s ones (720p HEVC here, load average 10: 1 s played after 2.4-3.5 s against 4.0-7.7 s).
 SEGMENT_SECONDS = 2.0
@@ -73,7 +76,8 @@ class Timeline:
     """What a file's streams really hold, read from the packets rather than the container's claims.
 
     Times are the file's own (seconds, as its demuxer gives them): `origin` is where the film starts,
-    `end` where its last packet ends, `keyframes` the video keyframes (empty when not read);
+    `end` where its last packet ends, `keyframes` the video keyframes (empty when not read, and for a
+    sound-only file, where every packet can start a segment);
     `indexed`: they came from the file's index, so a seek to one of them lands on it exactly.
     """
 
@@ -134,14 +138,15 @@ class Rendition:
     """One way of converting one file: what every process making its segments is told."""
 
     source: str  # the file's path
-    kind: str  # "remux" (video copied) or "transcode"
-    video_stream: int  # stream indexes in the file
+    kind: str  # "remux" (video copied) or "transcode" (video, if any, re-encoded; sound always is)
+    video_stream: int | None  # stream indexes in the file; no video: a sound-only file
     audio_stream: int | None
     origin: float  # the film's start on its own clock (Timeline.origin)
     boundaries: tuple[float, ...]  # segment start times, the file's own clock
     end: float
     keyframes: tuple[float, ...] = ()  # the source's video keyframes (Timeline.keyframes)
     indexed: bool = False  # Timeline.indexed
+    video: Stream | None = None  # the probed video stream: colours and field order for a transcode
 
     def window_end(self, first: int) -> int:
         """The segment a process started at `first` stops before (see TRANSCODE_WINDOW)."""
@@ -160,10 +165,14 @@ def _seconds(value: float) -> str:
     return f"{value:.6f}"
 
 
-def ffmpeg_command(binary: str, rendition: Rendition, *, first: int) -> list[str]:
+def ffmpeg_command(
+    binary: str, rendition: Rendition, *, first: int, filters: frozenset[str] = frozenset()
+) -> list[str]:
     """ffmpeg arguments that write the rendition from segment `first` on as one NUT stream to stdout.
 
     NUT keeps every packet's timestamps and keyframe flag exactly, which is all the cutter needs.
+    `filters`: the video filters `binary` has (picture.ffmpeg_filters), for deinterlacing and tone
+    mapping; without them the picture is only scaled.
     """
     start = rendition.process_start(first)
     command = [binary, "-hide_banner", "-nostdin", "-v", "error"]
@@ -173,11 +182,14 @@ def ffmpeg_command(binary: str, rendition: Rendition, *, first: int) -> list[str
     # Streams by index: "0:v:0" can be a cover picture (an MKV attachment, MP4 cover art). AVI holds
     # no presentation times for B-frames: genpts makes them, NUT refuses packets without.
     command += ["-copyts", "-fflags", "+genpts", "-i", rendition.source]
-    command += ["-map", f"0:{rendition.video_stream}"]
+    if rendition.video_stream is not None:
+        command += ["-map", f"0:{rendition.video_stream}"]
     if rendition.audio_stream is not None:
         command += ["-map", f"0:{rendition.audio_stream}"]
     command += ["-sn", "-dn", "-map_metadata", "-1", "-fps_mode", "passthrough"]
-    if rendition.kind == "remux":
+    if rendition.video_stream is None:
+        command += ["-vn"]
+    elif rendition.kind == "remux":
         command += ["-c:v", "copy"]
     else:
         # A keyframe on the first frame at or after each boundary, on the file's own clock (-copyts);
@@ -186,14 +198,19 @@ def ffmpeg_command(binary: str, rendition: Rendition, *, first: int) -> list[str
         marks = rendition.boundaries[first : rendition.window_end(first) + 1]
         # Decoding starts at the keyframe before the process's start (up to 10 s back in a real
         # film); encoding only where the preroll starts: trim counts on the file's clock (-copyts).
-        trim = f"trim=start={_seconds(rendition.boundaries[first] - PREROLL_SECONDS)}," if first else ""
+        trim = [f"trim=start={_seconds(rendition.boundaries[first] - PREROLL_SECONDS)}"] if first else []
+        # Deinterlacing before scaling, tone mapping after it (see picture.picture_filters).
+        before, after = picture_filters(rendition.video, filters) if rendition.video else ([], [])
+        scale = f"scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'"
         command += [
             "-c:v", "libx264", "-preset", X264_PRESET, "-crf", X264_CRF,
             "-maxrate", X264_MAXRATE, "-bufsize", X264_MAXRATE, "-pix_fmt", "yuv420p",
-            "-vf", f"{trim}scale=-2:'min({MAX_HEIGHT},trunc(ih/2)*2)'",
+            "-vf", ",".join([*trim, *before, scale, *after]),
             "-force_key_frames", ",".join(_seconds(mark) for mark in marks),
             "-x264-params", "scenecut=0:keyint=1000000:min-keyint=1",
         ]  # fmt: skip
+        if rendition.video is not None:
+            command += output_tags(rendition.video, filters)
     if rendition.audio_stream is not None:
         # Always AAC, AAC included: a copied sound track's packets start wherever its source's do,
         # and segments from different processes would then overlap or leave gaps.

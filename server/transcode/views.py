@@ -25,8 +25,15 @@ from server.library.probe import MediaInfo
 from server.runtime import runtime_of
 from server.streaming.responses import file_response
 from server.transcode import media
-from server.transcode.plan import BrowserCaps, plan_playback
-from server.transcode.scheduler import NoRoom, Scheduler, Superseded, conversion_cost, no_room_message
+from server.transcode.plan import BrowserCaps, browser_family, plan_playback
+from server.transcode.scheduler import (
+    REMUX_COST,
+    NoRoom,
+    Scheduler,
+    Superseded,
+    conversion_cost,
+    no_room_message,
+)
 from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
 
 ANSWERS = ("file", "video", "hls")
@@ -88,13 +95,33 @@ def _media_info(folder_id: int | str, relpath: str, path: str) -> MediaInfo:
         .values_list("probe", flat=True)
         .first()
     )
+    if indexed and not _knows_the_picture(indexed):
+        indexed = None  # probed before the probe read colours and field order: probe again
     return MediaInfo.from_json(indexed) if indexed else media.media_info(path)
+
+
+def _knows_the_picture(probe: dict) -> bool:
+    """Whether a stored probe has the fields a transcode's picture filters need (HDR, interlacing)."""
+    return all(
+        "field_order" in stream for stream in probe.get("streams", ()) if stream.get("kind") == "video"
+    )
 
 
 def _convertible(info: MediaInfo, kind: str) -> bool:
     if info.video is None:
-        return False
+        return kind == "transcode" and bool(info.audio)  # sound-only: re-encoded to AAC
     return kind == "transcode" or info.video.codec == "h264"
+
+
+def _timeline_stream(info: MediaInfo) -> int:
+    """The stream segments are cut on: the video, else (a sound-only file) the first sound."""
+    return info.video.index if info.video is not None else info.audio[0].index
+
+
+def _cost(kind: str, info: MediaInfo) -> float:
+    if info.video is None:
+        return REMUX_COST  # sound alone: about what a remux costs (its sound is re-encoded too)
+    return conversion_cost(kind, info.video.width, info.video.height, None)
 
 
 def _subtitles(folder_id: int, relpath: str, info: MediaInfo) -> list[dict]:
@@ -143,7 +170,8 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         body["types"] = {"file": codecs.file_type(info, path), "video": codecs.copied_video_type(info)}
         body["subtitles"] = _subtitles(folder_id, relpath, info)
     if all(name in request.GET for name in ANSWERS):
-        caps = BrowserCaps(*(request.GET[name] == "1" for name in ANSWERS))
+        family = browser_family(request.headers.get("User-Agent", ""))
+        caps = BrowserCaps(*(request.GET[name] == "1" for name in ANSWERS), family=family)
         if info is None:
             body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
         else:
@@ -154,14 +182,13 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
                 body["plan"]["busy"] = _busy(runtime_of(request).scheduler, plan.kind, info)
                 with contextlib.suppress(media.MediaError):
                     # Start reading where the file can be cut now: the playlist comes next.
-                    runtime_of(request).timelines.timeline(path, info.video.index, wait=0)
+                    runtime_of(request).timelines.timeline(path, _timeline_stream(info), wait=0)
     return JsonResponse(body)
 
 
 def _busy(scheduler: Scheduler, kind: str, info: MediaInfo) -> str | None:
     """Why this conversion cannot start now, in words for the viewer; None when there is room."""
-    video = info.video
-    if scheduler.room_for(conversion_cost(kind, video.width, video.height, None)):
+    if scheduler.room_for(_cost(kind, info)):
         return None
     return no_room_message(scheduler.converting())
 
@@ -180,23 +207,26 @@ def _conversion(request: HttpRequest, folder_id: str, relpath: str, kind: str) -
     info = _media_info(folder_id, relpath, path)
     if not _convertible(info, kind):
         raise Http404("This file is not converted this way.")
-    timeline = runtime_of(request).timelines.timeline(path, info.video.index)
+    timeline = runtime_of(request).timelines.timeline(path, _timeline_stream(info))
     boundaries = keyframe_boundaries(timeline) if kind == "remux" else fixed_boundaries(timeline)
     audio = info.audio[0].index if info.audio else None
     rendition = Rendition(
         source=path,
         kind=kind,
-        video_stream=info.video.index,
+        video_stream=info.video.index if info.video is not None else None,
         audio_stream=audio,
         origin=timeline.origin,
         boundaries=tuple(boundaries),
         end=timeline.end,
         keyframes=timeline.keyframes,
         indexed=timeline.indexed,
+        video=info.video,
     )
-    key = hashlib.sha256(repr((media.identity(path), kind, audio)).encode()).hexdigest()[:24]
-    video = info.video
-    return _Conversion(key, rendition, conversion_cost(kind, video.width, video.height, None))
+    # The picture's filters are part of the way: segments made before deinterlacing or tone mapping
+    # existed are not mixed with new ones.
+    way = (media.identity(path), kind, audio, info.video)
+    key = hashlib.sha256(repr(way).encode()).hexdigest()[:24]
+    return _Conversion(key, rendition, _cost(kind, info))
 
 
 def _viewer(request: HttpRequest) -> str:

@@ -25,6 +25,13 @@
     });
   }
 
+  // The file itself goes into <video src>: only canPlayType answers for that. MediaSource answers for
+  // what a script feeds it (Chromium says yes to video/mp2t there, and cannot open a .ts as a src).
+  function playsFile(video, type) {
+    return Boolean(type) && video.canPlayType(type) !== "";
+  }
+
+  // The copied video goes into HLS: native (canPlayType) or through hls.js (MediaSource).
   function plays(video, type) {
     if (!type) return false;
     if (video.canPlayType(type) !== "") return true;
@@ -96,7 +103,7 @@
       var info = results[0];
       var hls = results[1];
       var answers = {
-        file: plays(video, info.types.file) ? "1" : "0",
+        file: playsFile(video, info.types.file) ? "1" : "0",
         video: plays(video, info.types.video) ? "1" : "0",
         hls: hls ? "1" : "0",
       };
