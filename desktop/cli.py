@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-key", type=access_key, help="access key for this run (default: the saved one)"
     )
+    serve.add_argument(
+        "--dlna",
+        action=argparse.BooleanOptionalAction,
+        help="also be a DLNA media server for TVs on the home network (default: the saved setting, off)",
+    )
     return parser
 
 
@@ -157,12 +162,32 @@ def serve(args: argparse.Namespace, early_log: logging.Handler | None = None) ->
     else:
         print_phone_link(network.phone_url(handle.port, access_key, args.host))
     say(f"Logs:   {user_dirs().logs}")
+    wants_dlna = args.dlna if args.dlna is not None else loaded.config.dlna
+    dlna = start_dlna(handle, args.host) if wants_dlna else None
     say("Press Ctrl+C to stop.")
 
     wait_for_stop_signal(handle, stop_signals)
     say("Stopping…")
+    if dlna is not None:
+        dlna.stop()
     handle.stop()
     return 0
+
+
+def start_dlna(handle: runner.ServerHandle, host: str):
+    """The DLNA media server beside the running one, or None (said why) when it cannot start."""
+    from server.dlna.hookup import install
+    from server.dlna.service import make_service
+
+    service = make_service(handle.port, host)
+    try:
+        service.start()
+    except OSError as exc:
+        say(f"DLNA is off: UDP port 1900 cannot be opened ({exc.strerror or exc}).", error=True)
+        return None
+    install(service)
+    say(f'DLNA:   TVs on the home network see "{service.friendly_name}".')
+    return service
 
 
 def catch_stop_signals() -> list[int]:

@@ -18,12 +18,18 @@ from django.utils.encoding import escape_uri_path
 
 from server.access import keys, links
 
-# No key needed: assets, and the page that says a key is needed.
-OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed")
+# No key needed: assets, the page that says a key is needed, and the DLNA descriptions and control
+# (a TV has no key; server.dlna's views answer only while DLNA is on, only private addresses, read-only).
+OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed", "/dlna/")
 # These answer the key directly; the rest are pages that get a cookie and a clean URL.
-DIRECT_PREFIXES = ("/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/", links.LINK_PREFIX)
-# What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles.
-LINKED_VIEWS = frozenset({"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle"})
+DIRECT_PREFIXES = (
+    "/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/", "/captions/", links.LINK_PREFIX
+)  # fmt: skip
+# What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles,
+# its thumbnail and its SubRip file (for TVs, which have no cookie: server.dlna).
+LINKED_VIEWS = frozenset(
+    {"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle", "thumbnail", "dlna-caption"}
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
