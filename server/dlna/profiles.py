@@ -23,6 +23,13 @@ STREAMING_FLAGS = "DLNA.ORG_FLAGS=01700000000000000000000000000000"
 # JPEG_TN's (160x160).
 THUMBNAIL_PROFILE = "JPEG_SM"
 
+# H.264 profile -> DLNA profile for an SD, a 720p and a 1080p picture (AAC sound, MP4).
+_AVC_MP4 = {
+    "baseline": ("AVC_MP4_BL_L3L_SD_AAC", "AVC_MP4_BL_L31_HD_AAC", "AVC_MP4_BL_L32_HD_AAC"),
+    "constrained baseline": ("AVC_MP4_BL_L3L_SD_AAC", "AVC_MP4_BL_L31_HD_AAC", "AVC_MP4_BL_L32_HD_AAC"),
+    "main": ("AVC_MP4_MP_SD_AAC_MULT5", "AVC_MP4_MP_HD_720p_AAC", "AVC_MP4_MP_HD_1080i_AAC"),
+    "high": ("AVC_MP4_HP_HD_AAC", "AVC_MP4_HP_HD_AAC", "AVC_MP4_HP_HD_AAC"),
+}
 _SD = (720, 576)  # the largest "SD" picture in DLNA's AVC and MPEG-2 profiles
 _HD = (1920, 1080)
 
@@ -51,18 +58,12 @@ def dlna_profile(info: MediaInfo | None, name: str) -> str | None:
     if video.codec == "h264" and container.startswith("mov,mp4") and extension in (".mp4", ".m4v"):
         if audio is None or audio.codec != "aac":
             return None
+        # The names minidlna gives the same files (checked side by side in tests/test_dlna.py).
         profile = (video.profile or "").lower()
-        if _fits(width, height, _SD) and profile in ("baseline", "constrained baseline", "main"):
-            return "AVC_MP4_MP_SD_AAC_MULT5"
         if not _fits(width, height, _HD):
             return None
-        if profile == "high":
-            return "AVC_MP4_HP_HD_AAC"
-        if profile in ("baseline", "constrained baseline", "main"):
-            return (
-                "AVC_MP4_MP_HD_720p_AAC" if _fits(width, height, (1280, 720)) else "AVC_MP4_MP_HD_1080i_AAC"
-            )
-        return None
+        size = 0 if _fits(width, height, _SD) else 1 if _fits(width, height, (1280, 720)) else 2
+        return _AVC_MP4.get(profile, (None, None, None))[size]
     if video.codec == "h264" and container == "mpegts" and audio is not None and audio.codec == "aac":
         if not _fits(width, height, _HD):
             return None
@@ -95,8 +96,7 @@ def source_protocols() -> str:
         f"http-get:*:{mime}:*" for mime in dict.fromkeys([*VIDEO_TYPES.values(), *AUDIO_TYPES.values()])
     ]
     profiles = {
-        "video/mp4": ["AVC_MP4_MP_SD_AAC_MULT5", "AVC_MP4_MP_HD_720p_AAC", "AVC_MP4_MP_HD_1080i_AAC"]
-        + ["AVC_MP4_HP_HD_AAC"],
+        "video/mp4": sorted({name for names in _AVC_MP4.values() for name in names}),
         "video/mp2t": ["AVC_TS_MP_SD_AAC_MULT5_ISO", "AVC_TS_MP_HD_AAC_MULT5_ISO"],
         "video/mpeg": ["MPEG_PS_PAL", "MPEG_PS_NTSC"],
         "audio/mpeg": ["MP3"],
