@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-key", type=access_key, help="access key for this run (default: the saved one)"
     )
+    serve.add_argument(
+        "--dlna",
+        action=argparse.BooleanOptionalAction,
+        help="also be a DLNA media server for TVs on the home network (default: the saved setting, off)",
+    )
     return parser
 
 
@@ -56,7 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from desktop.serve import serve
 
-        return serve(folders=tuple(args.folders), host=args.host, port=args.port, access_key=args.access_key)
+        return serve(
+            folders=tuple(args.folders),
+            host=args.host,
+            port=args.port,
+            access_key=args.access_key,
+            dlna=args.dlna,
+        )
     if args.pick_folder:
         from desktop.picker import run_dialog
 

@@ -19,6 +19,7 @@ def serve(
     host: str = "0.0.0.0",
     port: int | None = None,
     access_key: str | None = None,
+    dlna: bool | None = None,
     early_log: logging.Handler | None = None,
 ) -> int:
     """Serve until stopped; the exit status. Logs go to the file from the first line (`early_log`, set
@@ -26,7 +27,9 @@ def serve(
     early_log = early_log or logs.setup_early_logging()
     stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     try:
-        started = start_server(host=host, port=port, folders_this_run=folders, access_key=access_key)
+        started = start_server(
+            host=host, port=port, folders_this_run=folders, access_key=access_key, dlna=dlna
+        )
     except runner.PortInUse as exc:
         say(f"{exc} Choose another with --port, or stop the other program.", error=True)
         return 1
@@ -40,8 +43,6 @@ def serve(
     server = started.server
     for problem in started.problems:
         say(problem, error=True)
-    for note in started.notes:
-        say(note)
 
     shares = server.runtime.shares.shared()
     available = [s for s in shares if s.available]
@@ -59,6 +60,8 @@ def serve(
     else:
         print_phone_link(network.phone_url(server.port, key, host))
     say(f"Logs:   {started.dirs.logs}")
+    for note in started.notes:
+        say(note)
     say("Press Ctrl+C to stop.")
 
     wait_for_stop_signal(server, stop_signals)

@@ -33,8 +33,12 @@ def start_server(
     port: int | None = None,
     folders_this_run: tuple[str, ...] = (),
     access_key: str | None = None,
+    dlna: bool | None = None,
 ) -> Started:
-    """Load the config and start a server with it. Raises runner.PortInUse, OSError, ValueError."""
+    """Load the config and start a server with it. Raises runner.PortInUse, OSError, ValueError.
+
+    `dlna` None follows the saved setting; a DLNA that cannot start is a problem, not a failure.
+    """
     from server.options import RuntimeOptions
 
     dirs = user_dirs()
@@ -65,6 +69,12 @@ def start_server(
             except config.ConfigError as exc:
                 problems.append(str(exc))
     problems += handle.problems
+    if loaded.config.dlna if dlna is None else dlna:
+        problem = handle.set_dlna(True)
+        if problem:
+            problems.append(problem)
+        else:
+            notes.append(f'DLNA:   TVs on the home network see "{handle.runtime.dlna.friendly_name}".')
     return Started(handle, dirs, problems, notes)
 
 

@@ -69,6 +69,9 @@ class Tray:
             item("Add folder…", self.add_folder),
             item("Shared folders", pystray.Menu(self.shared_folder_items)),
             pystray.Menu.SEPARATOR,
+            item(
+                "Show on TVs (DLNA)", self.toggle_dlna, checked=lambda _: self.server.runtime.dlna is not None
+            ),
             item("Start at login", self.toggle_start_at_login, checked=lambda _: autostart.is_enabled()),
             pystray.Menu.SEPARATOR,
             item("Quit", self.quit),
@@ -160,6 +163,24 @@ class Tray:
                 self.tell(str(exc))
 
         return remove
+
+    def toggle_dlna(self) -> None:
+        """Show the library on the TVs of the house (a DLNA media server), or stop; saved for next time.
+
+        DLNA has no key: anyone on the home network can browse the shared folders while it is on.
+        """
+        wanted = self.server.runtime.dlna is None
+        problem = self.server.set_dlna(wanted)
+        if problem:
+            self.tell(problem)
+            return
+        try:
+            self.config_file.update(dlna=wanted)
+        except config.ConfigError as exc:
+            self.tell(str(exc))
+        if wanted:
+            self.tell(f'TVs on your network now see "{self.server.runtime.dlna.friendly_name}".')
+        self.icon.update_menu()
 
     def toggle_start_at_login(self) -> None:
         wanted = not autostart.is_enabled()

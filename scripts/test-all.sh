@@ -9,7 +9,7 @@ scripts/apt-install.sh \
   chromium ffmpeg xvfb xauth trayer xdotool x11-utils imagemagick nginx-light \
   dbus dbus-x11 libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 \
   mpv gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
-  vlc-bin vlc-plugin-base
+  vlc-bin vlc-plugin-base gupnp-tools minidlna
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

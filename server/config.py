@@ -33,6 +33,8 @@ class Config:
     port: int = DEFAULT_PORT
     access_key: str = ""
     start_at_login: bool = False
+    # The DLNA media server (TVs, VLC's network browser): off unless the person turns it on.
+    dlna: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -40,6 +42,7 @@ class Config:
             "port": self.port,
             "access_key": self.access_key,
             "start_at_login": self.start_at_login,
+            "dlna": self.dlna,
         }
 
 
@@ -118,7 +121,11 @@ def _parse(text: str) -> Config:
     if not isinstance(start_at_login, bool):
         wrong.append('"start_at_login" is not true or false')
         start_at_login = False
-    config = Config(tuple(dict.fromkeys(folders)), port, key, start_at_login)
+    dlna = raw.get("dlna", False)
+    if not isinstance(dlna, bool):
+        wrong.append('"dlna" is not true or false')
+        dlna = False
+    config = Config(tuple(dict.fromkeys(folders)), port, key, start_at_login, dlna)
     if wrong:
         raise DamagedConfig("; ".join(wrong), config)
     return config

@@ -14,7 +14,7 @@ from server.access.links import LINK_PREFIX
 
 API_PREFIX = "/api/"
 # URLs fetched by players and scripts, not read by a person: their errors are a line of text.
-DIRECT_PREFIXES = (API_PREFIX, "/media/", "/subtitles/", "/thumbnails/", "/hls/", LINK_PREFIX)
+DIRECT_PREFIXES = (API_PREFIX, "/media/", "/subtitles/", "/thumbnails/", "/hls/", "/captions/", LINK_PREFIX)
 
 
 def is_api(request: HttpRequest) -> bool:

@@ -83,6 +83,17 @@ class ServerHandle:
     def is_running(self) -> bool:
         return self._thread.is_alive()
 
+    def set_dlna(self, on: bool) -> str | None:
+        """Turn the DLNA MediaServer on or off for this server; why it could not start, or None."""
+        if not on:
+            self.runtime.stop_dlna()
+            return None
+        try:
+            self.runtime.start_dlna(self.port, self.host)
+        except OSError as exc:
+            return f"TVs cannot see Couchcast: UDP port 1900 (DLNA) cannot be opened ({exc.strerror or exc})."
+        return None
+
     def stop(self, timeout: float = 5.0) -> None:
         """End every stream and this server's background work, close the server, join its thread."""
         server = self._server

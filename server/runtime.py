@@ -1,9 +1,10 @@
 """One running server's state, owned in one place: `Runtime`.
 
 A runtime owns the access key and its wrong-key record, the shared folders, the library index's
-bookkeeping and scanner, thumbnails, the timeline reader and the conversion scheduler, all under its
-own user dirs. `server.runner.start()` builds the WSGI application around one runtime; stopping that
-server stops its runtime and nothing else, so two servers in one process never see each other.
+bookkeeping and scanner, thumbnails, the timeline reader, the conversion scheduler and, while it is
+on, the DLNA MediaServer, all under its own user dirs. `server.runner.start()` builds the WSGI
+application around one runtime; stopping that server stops its runtime and nothing else, so two
+servers in one process never see each other.
 
 Django code reaches the runtime of the request it answers through `runtime_of(request)`: the
 outermost WSGI layer (`server.streaming.fast_path.MediaFastPath`) puts it into the WSGI environ.
@@ -17,6 +18,8 @@ database (docs/design.md, "Who owns what").
 from __future__ import annotations
 
 import atexit
+import threading
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
@@ -30,6 +33,9 @@ from server.library.thumbnails import ThumbnailCache
 from server.options import RuntimeOptions
 from server.transcode.media import TimelineJobs
 from server.transcode.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from server.dlna.service import DlnaService
 
 ENVIRON_KEY = "couchcast.runtime"
 
@@ -66,6 +72,8 @@ class Runtime:
         self.scheduler = Scheduler(dirs.cache / "hls", capacity=self.options.conversion_cores)
         self.subtitle_cache = dirs.cache / "subtitles"
         self.subtitle_file_cache = dirs.cache / "subtitle-files"
+        self.dlna: DlnaService | None = None  # the TV-facing MediaServer while it is on
+        self._dlna_lock = threading.Lock()
 
     @property
     def access_key(self) -> str:
@@ -79,8 +87,27 @@ class Runtime:
         atexit.register(self.scheduler.stop_all)
         self.scanner.start()
 
+    def start_dlna(self, http_port: int, http_host: str) -> DlnaService:
+        """Be a DLNA MediaServer too (SSDP on UDP 1900). Raises OSError when that port cannot be opened."""
+        from server.dlna.service import make_service
+
+        with self._dlna_lock:
+            if self.dlna is None:
+                service = make_service(self, http_port, http_host)
+                service.start()
+                self.dlna = service
+            return self.dlna
+
+    def stop_dlna(self) -> None:
+        """Say goodbye to the TVs and stop answering them; the shares' links a TV holds stay signed."""
+        with self._dlna_lock:
+            service, self.dlna = self.dlna, None
+        if service is not None:
+            service.stop()
+
     def stop(self) -> None:
-        """End this server's background work: its conversions, its scanner, its timeline reads."""
+        """End this server's background work: DLNA, its conversions, its scanner, its timeline reads."""
+        self.stop_dlna()
         self.scheduler.stop_all()
         atexit.unregister(self.scheduler.stop_all)
         self.scanner.stop()

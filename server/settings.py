@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "server.transcode",
     "server.api",
     "server.pages",
+    "server.dlna",
 ]
 
 MIDDLEWARE = [
@@ -36,6 +37,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "server.api.middleware.JsonErrorsMiddleware",
+    "server.dlna.middleware.DlnaHeadersMiddleware",
     "server.access.middleware.AccessKeyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
 ]

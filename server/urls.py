@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("server.api.urls")),
     path("", include("server.transcode.urls")),
     path("", include("server.pages.urls")),
+    path("", include("server.dlna.urls")),
 ]
 
 handler400 = "server.pages.views.bad_request"

@@ -133,7 +133,10 @@ def add_through_dialog(tray, folder: Path | None) -> None:
 
 def test_menu_has_the_items_of_the_spec_in_order(tray):
     texts = [i.text for i in tray.icon.menu.items if i is not tray.icon.menu.SEPARATOR]
-    expected = ["Open Couchcast", "Phone link", "Add folder…", "Shared folders", "Start at login", "Quit"]
+    expected = [
+        "Open Couchcast", "Phone link", "Add folder…", "Shared folders",
+        "Show on TVs (DLNA)", "Start at login", "Quit",
+    ]  # fmt: skip
     assert texts == expected
 
 

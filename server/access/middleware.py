@@ -19,10 +19,14 @@ from server.access import keys, links
 from server.errors import DIRECT_PREFIXES, error_response
 from server.runtime import runtime_of
 
-# No key needed: assets, and the page that says a key is needed.
-OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed")
-# What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles.
-LINKED_VIEWS = frozenset({"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle"})
+# No key needed: assets, the page that says a key is needed, and the DLNA descriptions and control
+# (a TV has no key; server.dlna's views answer only while DLNA is on, only private addresses, read-only).
+OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed", "/dlna/")
+# What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles,
+# its thumbnail and its SubRip file (for TVs, which have no cookie: server.dlna).
+LINKED_VIEWS = frozenset(
+    {"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle", "thumbnail", "dlna-caption"}
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "

@@ -185,7 +185,14 @@ def pair(request: HttpRequest) -> HttpResponse:
     qr = mark_safe(
         segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark="#101418", light="#fff")
     )
-    context = {"url": url, "qr": qr, "addresses": addresses, "chosen": chosen}
+    dlna = runtime_of(request).dlna
+    context = {
+        "url": url,
+        "qr": qr,
+        "addresses": addresses,
+        "chosen": chosen,
+        "dlna_name": dlna.friendly_name if dlna is not None else None,
+    }
     return render(request, "pages/pair.html", context)
 
 
