@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from server.ffmpeg import ffmpeg_binary
 
@@ -33,6 +33,9 @@ _PROFILE = re.compile(r"^ \(([^)/]+)\)")
 _TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
 _SIZE = re.compile(r", (\d{2,5})x(\d{2,5})")
 _TITLE = re.compile(r"^[^\S\n]+title[^\S\n]*: (.*)$", re.MULTILINE)
+# "48000 Hz, 5.1(side), fltp": the channel layout is the field after the rate ("stereo", "mono",
+# "5.1(side)", "7.1", "6 channels"). Bounded, like every pattern here.
+_CHANNELS = re.compile(r" Hz, ([^,\n]{1,40})")
 
 
 class ProbeError(Exception):
@@ -50,6 +53,12 @@ class Stream:
     title: str | None = None
     width: int | None = None
     height: int | None = None
+    # Sound: the channel layout as ffmpeg names it ("stereo", "5.1(side)"). Dispositions: the track
+    # the file marks to be chosen first (default), and subtitles meant to be shown always (forced:
+    # the foreign-language lines of a film). Rows probed by older versions lack them: None/False.
+    channels: str | None = None
+    default: bool = False
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ class MediaInfo:
 
     @classmethod
     def from_json(cls, data: dict) -> MediaInfo:
-        streams = tuple(Stream(**s) for s in data.get("streams", ()))
+        known = {f.name for f in fields(Stream)}
+        # Only the fields this version knows: a row written by a newer version still reads.
+        streams = tuple(Stream(**{k: v for k, v in s.items() if k in known}) for s in data.get("streams", ()))
         return cls(data.get("container"), data.get("duration"), streams)
 
 
@@ -100,6 +111,7 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
         profile = _PROFILE.match(rest)
         tag = _TAG.search(rest)
         size = _SIZE.search(rest) if match.group("kind") == "Video" else None
+        channels = _CHANNELS.search(rest) if match.group("kind") == "Audio" else None
         language = match.group("lang")
         streams.append(
             Stream(
@@ -112,6 +124,9 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
                 title=title.group(1).strip() if title else None,
                 width=int(size.group(1)) if size else None,
                 height=int(size.group(2)) if size else None,
+                channels=channels.group(1).strip() if channels else None,
+                default="(default)" in rest,
+                forced="(forced)" in rest,
             )
         )
     return MediaInfo(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from server import network
 from server.access import keys
 from server.ffmpeg import ffmpeg_available
-from server.library import catalog, folders, index
+from server.library import catalog, folders, index, progress
 from server.library.describe import thumbnail_cache, thumbnail_lost
 from server.library.paths import NotShared, resolve_dir, resolve_media
 from server.streaming.responses import file_response
@@ -123,6 +123,7 @@ def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
         "folder_id": share.id,
         "mime": item.mime,
         "resume": item.position,
+        "tracks": progress.chosen_tracks(share.id, relpath),
         "previous_url": before.watch_url if before else None,
         "next_url": after.watch_url if after else None,
         "next_title": after.title if after else None,

@@ -36,9 +36,10 @@ from typing import IO
 
 import psutil
 
+from server.transcode.burn import conversion_command
 from server.transcode.cutter import Cutter, Outcome
 from server.transcode.media import MediaError, require_ffmpeg
-from server.transcode.segments import Rendition, ffmpeg_command
+from server.transcode.segments import Rendition
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +327,7 @@ class Scheduler:
         stderr = open(log_path, "wb")  # noqa: SIM115 - closed when the worker ends
         try:
             process = subprocess.Popen(
-                ffmpeg_command(binary, conversion.rendition, first=number),
+                conversion_command(binary, conversion.rendition, first=number),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
