@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 
-from desktop import cli, instance, logs, tray_backend
+from desktop import instance, logs, tray_backend
+from desktop.console import say
+from desktop.serve import serve
+from desktop.startup import catch_stop_signals, start_server
 from desktop.tray import Tray
-from server import config, runner
+from server import runner
 from server.dirs import user_dirs
-from server.library import folders
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,12 @@ def run(open_browser: bool = True) -> int:
     single = instance.SingleInstance(data_dir)
     if not single.acquire():
         if not open_browser:  # started at login while already running: nothing to show
-            cli.say("Couchcast is already running.")
+            say("Couchcast is already running.")
             return 0
         if instance.ask_running_to_open(data_dir):
-            cli.say("Couchcast is already running; it opens the library in your browser.")
+            say("Couchcast is already running; it opens the library in your browser.")
             return 0
-        cli.say(
+        say(
             "Couchcast seems to be running already but does not answer. Quit it (or end it in the task "
             f"manager) and start again. Details: {logs.log_path()}",
             error=True,
@@ -45,34 +47,32 @@ def run(open_browser: bool = True) -> int:
             pystray = tray_backend.load_pystray()
         except tray_backend.NoTray as exc:
             log.warning("%s", exc)
-            cli.say(f"{exc} Running without a tray icon, as `couchcast serve`.", error=True)
+            say(f"{exc} Running without a tray icon, as `couchcast serve`.", error=True)
             single.listen(lambda: log.info("A second launch asked for the browser; there is no display."))
-            return cli.serve(cli.build_parser().parse_args(["serve"]), early_log)
+            return serve(early_log=early_log)
         return _run_tray(pystray, single, early_log, open_browser)
     finally:
         single.release()
 
 
 def _run_tray(pystray, single: instance.SingleInstance, early_log, open_browser: bool) -> int:
-    stop_signals = cli.catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
-    loaded = config.load()
-    problems = list(loaded.problems)
-    folders.load_saved(loaded.config)
-    key = loaded.config.access_key
+    stop_signals = catch_stop_signals()  # before the port opens: a SIGTERM from then on stops cleanly
     try:
-        server = cli.start_server("0.0.0.0", None, loaded.config.port, key)
+        started = start_server(host="0.0.0.0")
     except (runner.PortInUse, OSError) as exc:
         log.error("Server did not start: %s", exc)
-        cli.say(f"Couchcast could not start its server: {exc}", error=True)
+        say(f"Couchcast could not start its server: {exc}", error=True)
         return 1
     logs.retire_early_logging(early_log)
-    problems += server.problems
+    for note in started.notes:
+        log.info("%s", note)
+    server, problems = started.server, started.problems
 
-    tray = Tray(pystray, server, key)
+    tray = Tray(pystray, server)
     single.listen(tray.open_library)
     if tray_backend.missing_system_tray():
         log.warning("No system tray on this desktop; the icon cannot show")
-        cli.say(
+        say(
             "This desktop shows no tray icons (on GNOME, the AppIndicator extension adds them), so the "
             f"Couchcast icon is hidden. It keeps running: the library is at {tray.local_url()} and "
             "starting Couchcast again opens it. Stop it with Ctrl+C or from the task manager.",

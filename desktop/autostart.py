@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from desktop.launch import app_command
+from server.atomic import write_atomically
 
 APP_ID = "couchcast"
 MACOS_LABEL = "app.couchcast.Couchcast"
@@ -126,10 +127,7 @@ def enable() -> None:
         if sys.platform == "darwin"
         else (xdg_autostart_path(), xdg_desktop_entry(command).encode("utf-8"))
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    write_atomically(path, content)
 
 
 def disable() -> None:

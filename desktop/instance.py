@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from server.atomic import write_atomically
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "instance.lock"
@@ -64,9 +66,7 @@ class SingleInstance:
         listener.listen(4)
         self._listener = listener
         info = {"pid": os.getpid(), "port": listener.getsockname()[1], "token": self._token}
-        tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info), encoding="utf-8")
-        os.replace(tmp, self.info_path)
+        write_atomically(self.info_path, json.dumps(info))
         threading.Thread(
             target=self._serve, args=(listener, on_open), name="couchcast-instance", daemon=True
         ).start()

@@ -2,8 +2,8 @@
 
 Menus are built by callables from the current state (shared folders, start at login), and
 `update_menu()` rebuilds them after any change, including changes that finish later on another thread
-(the folder dialog). The tray talks to the server only through `server.runner`'s handle, the
-`server.library.folders` functions, `server.config` and `server.network`.
+(the folder dialog). The tray talks to the server only through `server.runner`'s handle: its runtime's
+shares and config file, and `server.network` for the links.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from desktop import autostart, file_manager, picker
 from desktop.icon import draw_icon
 from desktop.tray_backend import icon_class
 from server import config, network, runner
-from server.library import folders
+from server.library.folders import FolderError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ class Tray:
         self,
         pystray: ModuleType,
         server: runner.ServerHandle,
-        access_key: str,
         *,
         icon_type: type | None = None,
         open_url: Callable[[str], object] = open_in_browser,
@@ -55,7 +54,8 @@ class Tray:
         choose_folder: Callable[[], str | None] = picker.choose_folder,
     ):
         self.server = server
-        self.access_key = access_key
+        self.shares = server.runtime.shares
+        self.config_file = server.runtime.config_file
         self._open_url = open_url
         self._open_folder = open_folder
         self._choose_folder = choose_folder
@@ -77,7 +77,7 @@ class Tray:
         self.icon = icon_type("couchcast", draw_icon(ICON_SIZE), self.tooltip(), self.menu)
 
     def local_url(self, path: str = "/") -> str:
-        return network.link(self.server.local_host, self.server.port, self.access_key, path)
+        return network.link(self.server.local_host, self.server.port, self.server.runtime.access_key, path)
 
     def tooltip(self) -> str:
         # The phone address without the key: a tooltip is seen by anyone at the screen, the key is not.
@@ -119,8 +119,8 @@ class Tray:
         if chosen is None:
             return  # cancelled: nothing changes
         try:
-            share = folders.share(chosen)
-        except folders.FolderError as exc:
+            share = self.shares.share(chosen)
+        except FolderError as exc:
             self.tell(str(exc))
             return
         self.icon.update_menu()
@@ -128,7 +128,7 @@ class Tray:
 
     def shared_folder_items(self) -> Iterator[object]:
         """The "Shared folders" submenu's items, made anew whenever pystray rebuilds the menu."""
-        shares = folders.shared()
+        shares = self.shares.shared()
         if not shares:
             yield self._pystray.MenuItem("No folders yet", None, enabled=False)
         for share in shares:
@@ -155,8 +155,8 @@ class Tray:
     def _remover(self, path: str) -> Callable[[], None]:
         def remove() -> None:
             try:
-                folders.unshare(path)
-            except folders.FolderError as exc:
+                self.shares.unshare(path)
+            except FolderError as exc:
                 self.tell(str(exc))
 
         return remove
@@ -169,7 +169,7 @@ class Tray:
             self.tell(f"Could not change start at login ({exc.strerror or exc}).")
             return
         try:
-            config.update(start_at_login=wanted)
+            self.config_file.update(start_at_login=wanted)
         except config.ConfigError as exc:
             self.tell(str(exc))
 

@@ -1,7 +1,8 @@
-"""Start Django in this process: settings, database migrations, the WSGI application, background work.
+"""Django in this process: settings, database migrations, the one Django WSGI handler.
 
-The library scanner starts here (not in an AppConfig.ready) so that management commands such as
-`makemigrations` never start it: only a process that serves requests scans.
+These are per process because Django is: one settings module, one database. Everything a server holds
+while it runs is its `server.runtime.Runtime`, not here, and nothing starts background work here, so
+management commands such as `makemigrations` never start a scanner.
 """
 
 from __future__ import annotations
@@ -12,37 +13,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.streaming.fast_path import MediaFastPath
+    from django.core.handlers.wsgi import WSGIHandler
 
 _ready = threading.Lock()
-_application = None
-_django_ready = False
-_problems: list[str] = []
+_handler: WSGIHandler | None = None
+_problems: list[str] | None = None
 
 # What SQLite says of a file that is not (or no longer) a database it can read.
 DAMAGED_DATABASE = ("file is not a database", "database disk image is malformed")
 
 
-def setup_django() -> None:
-    """Configure Django from server.settings and apply migrations (once per process; no scanner)."""
-    global _django_ready
+def setup_django() -> list[str]:
+    """Configure Django from server.settings and apply migrations, once per process.
+
+    Returns what went wrong and was mended (a damaged database kept aside), in words for the person:
+    to the first caller only, so it is said once.
+    """
+    global _problems
     with _ready:
-        if not _django_ready:
-            os.environ["DJANGO_SETTINGS_MODULE"] = "server.settings"
-            import django
-            from django.core.management import call_command
+        if _problems is not None:
+            return []
+        os.environ["DJANGO_SETTINGS_MODULE"] = "server.settings"
+        import django
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import DatabaseError
 
-            django.setup()
-            from django.db import DatabaseError
-
-            try:
-                call_command("migrate", interactive=False, verbosity=0)
-            except DatabaseError as exc:
-                if not any(sign in str(exc) for sign in DAMAGED_DATABASE):
-                    raise
-                _problems.append(_start_a_new_database())
-                call_command("migrate", interactive=False, verbosity=0)
-            _django_ready = True
+        settings.DIRS.create()  # the database and the log file live there
+        django.setup()
+        problems = []
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        except DatabaseError as exc:
+            if not any(sign in str(exc) for sign in DAMAGED_DATABASE):
+                raise
+            problems.append(_start_a_new_database())
+            call_command("migrate", interactive=False, verbosity=0)
+        _problems = problems
+        return list(problems)
 
 
 def _start_a_new_database() -> str:
@@ -68,36 +76,12 @@ def _start_a_new_database() -> str:
     )
 
 
-def startup_problems() -> list[str]:
-    """What went wrong at start and was mended, in words for the person (said once by the caller)."""
-    return list(_problems)
-
-
-def wsgi_application() -> MediaFastPath:
-    """Set Django up once (settings from code, migrations applied), start the scanner, return the app.
-
-    The app is Django behind the media fast path (`server.streaming.fast_path`).
-    """
-    global _application
-    setup_django()
+def django_handler() -> WSGIHandler:
+    """Django's WSGI handler for this process (built once; every server's fast path wraps it)."""
+    global _handler
     with _ready:
-        if _application is None:
+        if _handler is None:
             from django.core.wsgi import get_wsgi_application
 
-            from server.streaming.fast_path import MediaFastPath
-
-            _application = MediaFastPath(get_wsgi_application())
-
-            from server.library import scanner
-
-            scanner.start()
-        return _application
-
-
-def stop_background_work() -> None:
-    """Stop the library scanner and its workers, and every ffmpeg conversion (the server is stopping)."""
-    from server.library import scanner
-    from server.transcode import scheduler
-
-    scheduler.stop_all()  # no ffmpeg process outlives the server
-    scanner.stop()
+            _handler = get_wsgi_application()
+        return _handler

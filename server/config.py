@@ -13,19 +13,18 @@ import os
 import re
 import secrets
 import string
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from server.dirs import user_dirs
+from server.atomic import write_atomically
+from server.dirs import UserDirs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 CONFIG_NAME = "config.json"
-_lock = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,9 @@ def access_key_problem(key: str) -> str | None:
     return None
 
 
-def config_path() -> Path:
-    return user_dirs().config / CONFIG_NAME
+def config_path(dirs: UserDirs) -> Path:
+    """Where the config lives among the user dirs."""
+    return dirs.config / CONFIG_NAME
 
 
 class DamagedConfig(ValueError):
@@ -150,44 +150,6 @@ def keep_aside(path: Path) -> Path:
     return kept
 
 
-def load() -> LoadResult:
-    """Read the config, creating it (with a new access key) on first run. Never raises for bad files.
-
-    A file that cannot be read or parsed is kept aside (never overwritten) and reported; whatever it
-    still holds (shared folders above all) is carried over into the fresh file.
-    """
-    with _lock:
-        path = config_path()
-        problems: list[str] = []
-        config = Config()
-        # Until a good file is read: write one (first run, or a fresh file in place of a damaged one).
-        may_write = save_needed = True
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            may_write = _report_unreadable(path, exc, problems)
-        else:
-            try:
-                config = _parse(data.decode("utf-8"))
-                save_needed = False
-            except (UnicodeDecodeError, DamagedConfig) as exc:
-                salvaged = exc.salvaged if isinstance(exc, DamagedConfig) else _decode_damaged(data)
-                config, may_write = salvaged, _report_damaged(path, exc, salvaged, problems)
-        if not config.access_key:
-            config = replace(config, access_key=new_access_key())
-            save_needed = True
-        for problem in problems:
-            log.warning(problem)
-        if save_needed and may_write:
-            try:
-                save(config)
-            except ConfigError as exc:
-                problems.append(str(exc))
-        return LoadResult(config, problems)
-
-
 def _decode_damaged(data: bytes) -> Config:
     return Config(folders=_salvage_folders(data.decode("utf-8", errors="replace")))
 
@@ -228,33 +190,64 @@ def _report_damaged(path: Path, exc: Exception, salvaged: Config, problems: list
     return True
 
 
-def save(config: Config) -> None:
-    """Replace the config file atomically; on failure the old file is untouched."""
-    with _lock:
-        path = config_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+class ConfigFile:
+    """One config file: read, saved and changed under one lock (the tray and requests share it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+
+    def load(self) -> LoadResult:
+        """Read the config, creating it (with a new access key) on first run. Never raises for bad files.
+
+        A file that cannot be read or parsed is kept aside (never overwritten) and reported; whatever it
+        still holds (shared folders above all) is carried over into the fresh file.
+        """
+        with self._lock:
+            path = self.path
+            problems: list[str] = []
+            config = Config()
+            # Until a good file is read: write one (first run, or a fresh file in place of a damaged one).
+            may_write = save_needed = True
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(config.to_json(), out, indent=2)
-                    out.write("\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise ConfigError(
-                f"Could not save the config file {path} ({exc.strerror or exc}); "
-                "the previous settings are kept."
-            ) from exc
+                data = path.read_bytes()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                may_write = _report_unreadable(path, exc, problems)
+            else:
+                try:
+                    config = _parse(data.decode("utf-8"))
+                    save_needed = False
+                except (UnicodeDecodeError, DamagedConfig) as exc:
+                    salvaged = exc.salvaged if isinstance(exc, DamagedConfig) else _decode_damaged(data)
+                    config, may_write = salvaged, _report_damaged(path, exc, salvaged, problems)
+            if not config.access_key:
+                config = replace(config, access_key=new_access_key())
+                save_needed = True
+            for problem in problems:
+                log.warning(problem)
+            if save_needed and may_write:
+                try:
+                    self.save(config)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+            return LoadResult(config, problems)
 
+    def save(self, config: Config) -> None:
+        """Replace the config file atomically and durably; on failure the old file is untouched."""
+        with self._lock:
+            try:
+                write_atomically(self.path, json.dumps(config.to_json(), indent=2) + "\n", durable=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"Could not save the config file {self.path} ({exc.strerror or exc}); "
+                    "the previous settings are kept."
+                ) from exc
 
-def update(**changes) -> Config:
-    """Load, change and save in one step (thread-safe within this process)."""
-    with _lock:
-        config = replace(load().config, **changes)
-        save(config)
-        return config
+    def update(self, **changes) -> Config:
+        """Load, change and save in one step."""
+        with self._lock:
+            config = replace(self.load().config, **changes)
+            self.save(config)
+            return config

@@ -11,7 +11,6 @@ brings its own ffmpeg and an interrupted unpack never leaves a half-written bina
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import logging
@@ -19,10 +18,10 @@ import lzma
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
+from server.atomic import replacing
 from server.dirs import user_dirs
 
 log = logging.getLogger(__name__)
@@ -101,22 +100,15 @@ def unpack_once(archive: Path, sha256: str, cache_root: Path) -> Path:
 
 
 def _unpack(archive: Path, sha256: str, target: Path) -> None:
-    target_dir = target.parent
-    target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    descriptor, temporary = tempfile.mkstemp(dir=target_dir, prefix=".unpacking-")
-    try:
-        with os.fdopen(descriptor, "wb") as out, lzma.open(archive, "rb") as source:
+    with replacing(target) as temporary:
+        with open(temporary, "wb") as out, lzma.open(archive, "rb") as source:
             while chunk := source.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != sha256:
             raise ValueError(f"{archive} does not unpack to the ffmpeg it was built with")
         os.chmod(temporary, 0o755)
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 def _remove_other_versions(cache_root: Path, keep: Path) -> None:

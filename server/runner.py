@@ -1,10 +1,13 @@
-"""Run the Django app under waitress on a background thread: `start(host, port)` -> `ServerHandle`.
+"""Run a server under waitress on a background thread: `start(host, port, ...)` -> `ServerHandle`.
 
-This is the one interface the desktop shell and `couchcast serve` use to run the server.
+This is the one interface the desktop shell and `couchcast serve` use to run the server. Each server
+has its own `server.runtime.Runtime` (key, shares, scanner, conversions), built here from plain
+arguments and stopped with it.
 Media bodies are file objects that waitress sends from its I/O loop (`wsgi.file_wrapper`), so a
 worker thread is only busy while a view runs; on Linux and macOS the bytes go through
 `os.sendfile` (no copy through Python), elsewhere through plain reads (`server.channel`).
-`COUCHCAST_SENDFILE=0` turns os.sendfile off (to compare, or if a file system misbehaves with it).
+`COUCHCAST_SENDFILE=0` (`RuntimeOptions.sendfile`) turns os.sendfile off (to compare, or if a file
+system misbehaves with it).
 What one client may hold (connections, time, request sizes) is `server.connections`.
 """
 
@@ -17,6 +20,7 @@ import os
 import select
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from waitress.channel import HTTPChannel
 
@@ -27,6 +31,11 @@ from server.connections import (
     MAX_REQUEST_HEAD_BYTES,
     GuardedServer,
 )
+from server.dirs import UserDirs
+
+if TYPE_CHECKING:
+    from server.options import RuntimeOptions
+    from server.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class PortInUse(Exception):
 class ServerHandle:
     host: str
     port: int
+    runtime: Runtime = field(repr=False)
     _server: object = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     # What went wrong at start and was mended (a damaged database kept aside): for the person to read.
@@ -65,13 +75,16 @@ class ServerHandle:
         """The address to reach this server from this computer."""
         return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
 
+    @property
+    def application(self):
+        """The WSGI application this server runs (its runtime's media fast path in front of Django)."""
+        return self._server.application
+
     def is_running(self) -> bool:
         return self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """End every stream and background job, close the server, join its thread."""
-        from server.app import stop_background_work
-
+        """End every stream and this server's background work, close the server, join its thread."""
         server = self._server
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         # Close every channel on the loop's own thread: the trigger wakes the loop at once (a close
@@ -81,7 +94,7 @@ class ServerHandle:
         if self._thread.is_alive():
             log.warning("the server loop did not stop within %s s; closing its sockets from here", timeout)
             _close_channels(server)
-        stop_background_work()
+        self.runtime.stop()
 
 
 def _close_channels(server) -> None:
@@ -93,19 +106,32 @@ def _close_channels(server) -> None:
                 dispatcher.close()  # the listening socket and the trigger
 
 
-def start(host: str, port: int, *, access_key: str) -> ServerHandle:
-    """Set Django up (migrations included) and serve it on host:port from a background thread.
+def start(
+    host: str,
+    port: int,
+    *,
+    access_key: str,
+    dirs: UserDirs,
+    saved_folders: tuple[str, ...] = (),
+    folders_this_run: tuple[str, ...] = (),
+    options: RuntimeOptions | None = None,
+) -> ServerHandle:
+    """Set Django up (migrations included), build a runtime and serve it on host:port from a thread.
 
-    Raises PortInUse when the port is taken. Port 0 picks a free port (see `handle.port`).
+    Raises PortInUse when the port is taken (nothing is started then). Port 0 picks a free port
+    (see `handle.port`). The handle's `problems` are what went wrong at start and was mended.
     """
-    from server.access.keys import set_access_key
-    from server.app import startup_problems, wsgi_application
+    from server.app import django_handler, setup_django
 
-    set_access_key(access_key)
-    application = wsgi_application()
+    problems = setup_django()
+    from server.options import RuntimeOptions
+    from server.runtime import Runtime
+    from server.streaming.fast_path import MediaFastPath
+
+    options = options or RuntimeOptions()
     try:
         server = GuardedServer(
-            application,
+            None,  # the application is set below, once the port is ours
             host=host,
             port=port,
             threads=WORKER_THREADS,
@@ -124,12 +150,17 @@ def start(host: str, port: int, *, access_key: str) -> ServerHandle:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"Port {port} is already in use by another program.") from exc
         raise
-    server.channel_class = SendfileChannel if sendfile_enabled() else ReadingChannel
+    runtime = Runtime(
+        dirs, access_key, saved_folders=saved_folders, folders_this_run=folders_this_run, options=options
+    )
+    server.application = MediaFastPath(runtime, django_handler())
+    server.channel_class = SendfileChannel if sendfile_enabled(options.sendfile) else ReadingChannel
+    runtime.start()
     bound_port = server.socket.getsockname()[1]
     thread = threading.Thread(target=_serve_forever, args=(server,), name="couchcast-server", daemon=True)
     thread.start()
     log.info("Serving on %s:%s", host, bound_port)
-    return ServerHandle(host, bound_port, server, thread, startup_problems())
+    return ServerHandle(host, bound_port, runtime, server, thread, problems)
 
 
 def fitting_connection_limit() -> int:
@@ -158,9 +189,9 @@ def fitting_connection_limit() -> int:
     return max(1, min(CONNECTION_LIMIT, (soft - FILES_RESERVED) // FILES_PER_CONNECTION))
 
 
-def sendfile_enabled() -> bool:
-    """os.sendfile where the OS has it, unless COUCHCAST_SENDFILE=0 asks for waitress's buffered path."""
-    return hasattr(os, "sendfile") and os.environ.get("COUCHCAST_SENDFILE", "1") != "0"
+def sendfile_enabled(wanted: bool = True) -> bool:
+    """os.sendfile where the OS has it, unless the options ask for waitress's buffered path."""
+    return hasattr(os, "sendfile") and wanted
 
 
 def _serve_forever(server) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from server.dirs import user_dirs
 
+# The process's dirs: the database and the log file (each server's runtime has its own for the rest).
 DIRS = user_dirs()
-DIRS.create()
 BASE_DIR = Path(__file__).resolve().parent
 
 DEBUG = False

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import LiveServer, make_video, start_server
+from tests.inprocess import InProcessServer, start_in_process
 from tests.xsession import XSession, start_session
 
 # Playwright's sync API keeps an asyncio loop running in the test process once Chromium has started,
@@ -44,6 +45,7 @@ def media_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(media_root, tmp_path_factory) -> LiveServer:
+    """`couchcast serve` in a process of its own, for the whole session."""
     live = start_server([media_root], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()
@@ -83,9 +85,9 @@ def django_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def library_server(library, tmp_path_factory) -> LiveServer:
+def library_server(library, tmp_path_factory) -> InProcessServer:
     """A server of its own for the test module's `library` fixture, so the watch progress and file
     changes a module makes never leak into other modules' servers."""
-    live = start_server([library], tmp_path_factory.mktemp("home"))
+    live = start_in_process([library], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import make_video, start_server
+from tests.helpers import make_video
+from tests.inprocess import start_in_process
 
 MEDIA = "/media/1/clip.mp4"
 
@@ -23,7 +24,7 @@ def shared(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def access_server(shared, tmp_path_factory):
-    live = start_server([shared], tmp_path_factory.mktemp("access-home"))
+    live = start_in_process([shared], tmp_path_factory.mktemp("access-home"))
     yield live
     live.stop()
 
@@ -176,7 +177,7 @@ def test_a_right_key_forgets_earlier_wrong_ones(access_server):
 # Slowing down wrong keys gets its own server: it blocks 127.0.0.1 for a minute.
 @pytest.fixture(scope="module")
 def blocked_server(shared, tmp_path_factory):
-    live = start_server([shared], tmp_path_factory.mktemp("blocked-home"))
+    live = start_in_process([shared], tmp_path_factory.mktemp("blocked-home"))
     for attempt in range(20):
         if anonymous(live, f"/api/folders?key=wrong-{attempt}").status == 429:
             break

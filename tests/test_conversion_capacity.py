@@ -9,7 +9,8 @@ import time
 import pytest
 
 from tests.films import make_film
-from tests.helpers import PHONE, keyed_context, start_server
+from tests.helpers import PHONE, keyed_context
+from tests.inprocess import start_in_process
 
 # Room for one small transcode (320x180 costs about 0.16 of a core), not two.
 CORES = "0.25"
@@ -26,7 +27,7 @@ def films(tmp_path_factory):
 @pytest.fixture
 def busy_server(films, tmp_path):
     """A server of its own per test: no conversion of another test is still counted."""
-    live = start_server([films], tmp_path / "home", env={"COUCHCAST_CONVERSION_CORES": CORES})
+    live = start_in_process([films], tmp_path / "home", environ={"COUCHCAST_CONVERSION_CORES": CORES})
     yield live
     live.stop()
 

@@ -37,11 +37,10 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(home):
-    from server import config, runner
-    from server.library import folders
+    from server import runner
+    from tests.inprocess import home_dirs
 
-    folders.load_saved(config.load().config)
-    handle = runner.start("127.0.0.1", 0, access_key=KEY)
+    handle = runner.start("127.0.0.1", 0, access_key=KEY, dirs=home_dirs(home))
     yield handle
     handle.stop()
 
@@ -91,7 +90,6 @@ def tray(pystray, server):
     tray = Tray(
         pystray,
         server,
-        KEY,
         icon_type=RecordingIcon,
         open_url=recorder.urls.append,
         open_folder=recorder.opened_folders.append,

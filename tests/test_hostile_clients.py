@@ -14,9 +14,6 @@ from server.access.keys import (
     WRONG_KEY_WINDOW,
     WRONG_KEYS_ALLOWED,
     WrongKeys,
-    forget_wrong_keys,
-    record_wrong_key,
-    seconds_blocked,
 )
 from server.connections import (
     MAX_CONNECTIONS_PER_ADDRESS,
@@ -279,22 +276,19 @@ def test_ipv6_addresses_in_one_64_count_as_one_guesser():
     key from a neighbour in the /64 forgives only the neighbour (a phone's requests must not reset the
     count of a guesser sharing its network)."""
     prefix = "2001:db8:4:7"
-    try:
-        for n in range(WRONG_KEYS_ALLOWED):
-            record_wrong_key(f"{prefix}:{n + 1:x}::1", [f"guess-{n}"])
-        forget_wrong_keys(f"{prefix}::beef")
-        assert seconds_blocked(f"{prefix}::beef") > 0
-        assert seconds_blocked("2001:db8:4:8::1") == 0
-    finally:
-        for n in range(WRONG_KEYS_ALLOWED):
-            forget_wrong_keys(f"{prefix}:{n + 1:x}::1")
-    assert seconds_blocked(f"{prefix}::beef") == 0
+    record = WrongKeys()
+    for n in range(WRONG_KEYS_ALLOWED):
+        record.record(f"{prefix}:{n + 1:x}::1", [f"guess-{n}"])
+    record.forget(f"{prefix}::beef")
+    assert record.seconds_blocked(f"{prefix}::beef") > 0
+    assert record.seconds_blocked("2001:db8:4:8::1") == 0
+    for n in range(WRONG_KEYS_ALLOWED):
+        record.forget(f"{prefix}:{n + 1:x}::1")
+    assert record.seconds_blocked(f"{prefix}::beef") == 0
 
 
 def test_an_ipv4_mapped_ipv6_address_counts_as_its_ipv4_address():
     """A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: the same guesser as a.b.c.d."""
-    try:
-        record_wrong_key("::ffff:192.168.7.7", [f"guess-{n}" for n in range(WRONG_KEYS_ALLOWED)])
-        assert seconds_blocked("192.168.7.7") > 0
-    finally:
-        forget_wrong_keys("::ffff:192.168.7.7")
+    record = WrongKeys()
+    record.record("::ffff:192.168.7.7", [f"guess-{n}" for n in range(WRONG_KEYS_ALLOWED)])
+    assert record.seconds_blocked("192.168.7.7") > 0

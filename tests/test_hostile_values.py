@@ -69,6 +69,16 @@ def player_data(server: LiveServer, path: str) -> dict:
     return strict_json(blob.split("</script>")[0])
 
 
+def database_home(server) -> Path:
+    """The COUCHCAST_HOME whose database the server uses: its own for a server process; for a server
+    in this process, the one Django was set up with here."""
+    if isinstance(server, LiveServer):
+        return server.home
+    from django.conf import settings
+
+    return Path(settings.DATABASES["default"]["NAME"]).parent.parent
+
+
 # How an older version (or any other writer) puts a row into the server's database: the ORM, in a
 # process of its own on the same COUCHCAST_HOME, while the server runs.
 ROW_WRITER = """
@@ -88,7 +98,7 @@ MediaFile.objects.filter(folder_id=1, path=path).update(duration=duration)
 
 
 def store_row(server: LiveServer, path: str, position: float, duration: float) -> None:
-    environment = {**os.environ, "COUCHCAST_HOME": str(server.home)}
+    environment = {**os.environ, "COUCHCAST_HOME": str(database_home(server))}
     command = [sys.executable, "-c", ROW_WRITER, path, repr(position), repr(duration)]
     subprocess.run(command, cwd=PROJECT_ROOT, env=environment, check=True, timeout=60)
 

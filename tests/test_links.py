@@ -8,7 +8,8 @@ import re
 import pytest
 
 from server.access import links
-from tests.helpers import LiveServer, make_video, playlist_uris, start_server
+from tests.helpers import LiveServer, make_video, playlist_uris
+from tests.inprocess import start_in_process
 
 REMUX_PLAYLIST = "/hls/1/film.mkv/remux.m3u8"
 TS_PACKET = 188
@@ -27,7 +28,7 @@ def shared(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def links_server(shared, tmp_path_factory) -> LiveServer:
-    live = start_server([shared], tmp_path_factory.mktemp("links-home"))
+    live = start_in_process([shared], tmp_path_factory.mktemp("links-home"))
     yield live
     live.stop()
 
@@ -154,13 +155,13 @@ def test_links_stop_working_once_the_access_key_is_changed(shared, tmp_path):
     """The same COUCHCAST_HOME restarted with another --access-key: a link from before is refused,
     and the new playlist's links work."""
     home = tmp_path / "home"
-    before = start_server([shared], home, key="the-key-before-0123456789")
+    before = start_in_process([shared], home, key="the-key-before-0123456789")
     try:
         old_uri = first_segment(before)
         assert anonymous(before, old_uri).status == 200
     finally:
         before.stop()
-    after = start_server([shared], home, key="the-key-after-0123456789")
+    after = start_in_process([shared], home, key="the-key-after-0123456789")
     try:
         assert anonymous(after, old_uri).status == 401
         assert anonymous(after, first_segment(after)).status == 200

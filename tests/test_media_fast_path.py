@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.helpers import make_video, start_server
+from tests.inprocess import make_runtime
 
 KEY = "fast-path-key"
 
@@ -28,16 +29,16 @@ def videos(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def shared_here(django_home, videos):
-    """The videos shared in this test process, the access key set, and the folder's URL prefix."""
-    from server.access import keys
-    from server.library import folders
+def runtime(django_home, videos, tmp_path_factory):
+    """A runtime of this test process (not started) sharing the videos, with its own key."""
+    return make_runtime(tmp_path_factory.mktemp("fast-path-home"), [videos], key=KEY)
 
-    folders.share_for_this_run([str(videos)])
-    keys.set_access_key(KEY)
-    share = next(s for s in folders.shared() if s.path == str(videos))
-    yield f"/media/{share.id}/"
-    folders.unshare(str(videos))
+
+@pytest.fixture(scope="module")
+def shared_here(runtime, videos):
+    """The folder's URL prefix."""
+    share = next(s for s in runtime.shares.shared() if s.path == str(videos))
+    return f"/media/{share.id}/"
 
 
 def environ(path: str, method: str = "GET", **headers: str) -> dict:
@@ -54,30 +55,30 @@ def environ(path: str, method: str = "GET", **headers: str) -> dict:
     }
 
 
-def test_a_range_with_the_cookie_is_answered_by_the_fast_path(shared_here, videos):
+def test_a_range_with_the_cookie_is_answered_by_the_fast_path(runtime, shared_here, videos):
     from server.streaming.fast_path import media_answer
 
-    answer = media_answer(environ(shared_here + "clip.mp4", HTTP_RANGE="bytes=10-19"))
+    answer = media_answer(environ(shared_here + "clip.mp4", HTTP_RANGE="bytes=10-19"), runtime)
     assert answer is not None
     with answer.body:
         assert (answer.status, answer.body.read()) == (206, (videos / "clip.mp4").read_bytes()[10:20])
     assert answer.headers["Content-Range"].startswith("bytes 10-19/")
 
 
-def test_a_bearer_key_is_enough_for_the_fast_path(shared_here):
+def test_a_bearer_key_is_enough_for_the_fast_path(runtime, shared_here):
     from server.streaming.fast_path import media_answer
 
     request = environ(shared_here + "clip.mp4", HTTP_AUTHORIZATION=f"Bearer {KEY}")
     del request["HTTP_COOKIE"]
-    answer = media_answer(request)
+    answer = media_answer(request, runtime)
     assert answer is not None and answer.status == 200
     answer.body.close()
 
 
-def test_a_non_ascii_path_is_answered_by_the_fast_path(shared_here):
+def test_a_non_ascii_path_is_answered_by_the_fast_path(runtime, shared_here):
     from server.streaming.fast_path import media_answer
 
-    answer = media_answer(environ(shared_here + "Ünïcode/film.mp4", "HEAD"))
+    answer = media_answer(environ(shared_here + "Ünïcode/film.mp4", "HEAD"), runtime)
     assert answer is not None and (answer.status, answer.body) == (200, None)
 
 
@@ -102,7 +103,7 @@ def test_a_non_ascii_path_is_answered_by_the_fast_path(shared_here):
         ("another view", {"PATH_INFO": "/subtitles/1/clip.en.srt"}),
     ],
 )
-def test_other_requests_are_left_to_django(shared_here, name, change):
+def test_other_requests_are_left_to_django(runtime, shared_here, name, change):
     from server.streaming.fast_path import media_answer
 
     request = environ(shared_here + "clip.mp4")
@@ -110,19 +111,19 @@ def test_other_requests_are_left_to_django(shared_here, name, change):
         if variable == "PATH_INFO" and not value.startswith("/"):
             value = shared_here + value
         request[variable] = value
-    assert media_answer(request) is None, name
+    assert media_answer(request, runtime) is None, name
 
 
-def test_a_held_back_address_is_left_to_django_even_with_the_right_key(shared_here):
+def test_a_held_back_address_is_left_to_django_even_with_the_right_key(runtime, shared_here):
     from server.access import keys
     from server.streaming.fast_path import media_answer
 
     address = "127.0.0.77"
-    keys.record_wrong_key(address, [f"guess-{n}" for n in range(keys.WRONG_KEYS_ALLOWED)])
+    runtime.keys.wrong_keys.record(address, [f"guess-{n}" for n in range(keys.WRONG_KEYS_ALLOWED)])
     try:
-        assert media_answer({**environ(shared_here + "clip.mp4"), "REMOTE_ADDR": address}) is None
+        assert media_answer({**environ(shared_here + "clip.mp4"), "REMOTE_ADDR": address}, runtime) is None
     finally:
-        keys.forget_wrong_keys(address)
+        runtime.keys.wrong_keys.forget(address)
 
 
 # ------------------------------------------------ on a real server: the same answer either way
@@ -179,15 +180,17 @@ def test_the_fast_path_answers_exactly_as_the_django_view(live, method, headers)
     assert fast.status in (200, 206, 416)
 
 
-def test_the_served_application_puts_the_fast_path_in_front_of_django(django_home):
+def test_the_served_application_puts_the_fast_path_in_front_of_django(django_home, tmp_path):
     from django.core.handlers.wsgi import WSGIHandler
 
-    from server.app import stop_background_work, wsgi_application
     from server.streaming.fast_path import MediaFastPath
+    from tests.inprocess import start_in_process
 
+    server = start_in_process([], tmp_path)
     try:
-        application = wsgi_application()
+        application = server.handle.application
     finally:
-        stop_background_work()
+        server.stop()
     assert isinstance(application, MediaFastPath)
+    assert application.runtime is server.runtime
     assert isinstance(application.application, WSGIHandler)

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import make_video, start_server
+from tests.helpers import make_video
+from tests.inprocess import start_in_process
 from tests.rawhttp import exchange, request_bytes, split_response
 
 SECRET = b"SECRET-BYTES-NOBODY-MAY-SEE"
@@ -54,7 +55,7 @@ def tree(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def safety_server(tree, tmp_path_factory):
-    live = start_server([tree], tmp_path_factory.mktemp("safety-home"))
+    live = start_in_process([tree], tmp_path_factory.mktemp("safety-home"))
     yield live
     live.stop()
 

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from tests.helpers import make_video, start_server
+from tests.helpers import make_video
+from tests.inprocess import start_in_process
 
 MEDIA_PATH = "/media/1/seek.mp4"
 SEEK_TO = 7
@@ -40,7 +41,7 @@ def e2e_server(tmp_path_factory):
         + ["-maxrate", "8M", "-bufsize", "4M", "-x264-params", "keyint=25"],
         extra=["-movflags", "+faststart"],
     )
-    live = start_server([root], tmp_path_factory.mktemp("e2e-home"))
+    live = start_in_process([root], tmp_path_factory.mktemp("e2e-home"))
     yield live
     live.stop()
 

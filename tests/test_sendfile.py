@@ -228,7 +228,8 @@ def test_accepted_sockets_have_nagle_off(tmp_path):
 NODELAY_PROBE = """
 import socket, time
 from server import runner
-handle = runner.start("127.0.0.1", 0, access_key="nodelay-probe-key-0123")
+from server.dirs import user_dirs
+handle = runner.start("127.0.0.1", 0, access_key="nodelay-probe-key-0123", dirs=user_dirs())
 client = socket.create_connection(("127.0.0.1", handle.port))
 for _ in range(500):
     channels = list(handle._server.active_channels.values())

@@ -10,7 +10,7 @@ from email.utils import formatdate, parsedate_to_datetime
 
 import pytest
 
-from tests.helpers import start_server
+from tests.inprocess import start_in_process
 from tests.rawhttp import exchange, parse_byteranges, request_bytes, split_response
 
 MEDIA = "/media/1/clip.mp4"
@@ -331,7 +331,7 @@ def typed_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("typed")
     for name in TYPES:
         (root / name).write_bytes(os.urandom(100))
-    live = start_server([root], tmp_path_factory.mktemp("typed-home"))
+    live = start_in_process([root], tmp_path_factory.mktemp("typed-home"))
     yield live
     live.stop()
 

@@ -12,6 +12,7 @@ import pytest
 
 from server.library.subtitles import decode, srt_to_vtt, to_vtt
 from tests.helpers import make_video, start_server
+from tests.inprocess import start_in_process
 
 SRT = (
     "1\n00:00:01,000 --> 00:00:02,500\nCafé crème, naïve façade\n\n"
@@ -146,7 +147,7 @@ def subtitle_server(tmp_path_factory):
     make_video(shared / "clip.mp4", 1)
     (shared / "clip.srt").write_text(SRT, encoding="utf-8")
     (shared / "clip.hostile.srt").write_text(f"1\n00:00:01,000 --> 00:00:02,000\n{HOSTILE_LINE}\n")
-    live = start_server([shared], tmp_path_factory.mktemp("subtitle-home"))
+    live = start_in_process([shared], tmp_path_factory.mktemp("subtitle-home"))
     live.shared = shared
     yield live
     live.stop()

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.helpers import LiveServer, start_server, wait_for
+from tests.inprocess import make_runtime
 
 # Neither the polling interval nor the safety rescan comes round during a test.
 NO_POLLING = {
@@ -126,47 +127,45 @@ def test_a_share_past_the_watch_limit_is_polled_and_says_so(tmp_path):
 
 
 @pytest.fixture
-def scanner(django_home):
-    from server.library.scanner import Scanner
+def runtime(django_home, tmp_path):
+    from server.options import RuntimeOptions
 
-    scanner = Scanner(interval=0.2, rescan_interval=600)
-    scanner.start()
-    yield scanner
-    scanner.stop()
+    return make_runtime(tmp_path / "home", options=RuntimeOptions(scan_interval=0.2))
 
 
-def test_a_folder_shared_at_run_time_is_watched_and_dropped_when_unshared(scanner, tmp_path):
+@pytest.fixture
+def scanner(runtime):
+    runtime.scanner.start()
+    yield runtime.scanner
+    runtime.scanner.stop()
+
+
+def test_a_folder_shared_at_run_time_is_watched_and_dropped_when_unshared(runtime, scanner, tmp_path):
     """The scanner follows the list of shared folders: a new one gets notifications, a removed one
     loses them."""
-    from server.library import folders
-
     root = tmp_path / "Added later"
     root.mkdir()
-    folders.share_for_this_run([str(root)])
-    share_id = next(share.id for share in folders.shared() if share.path == str(root))
+    runtime.shares.share_for_this_run([str(root)])
+    share_id = next(share.id for share in runtime.shares.shared() if share.path == str(root))
     try:
         wait_for(lambda: share_id in scanner.watched(), timeout=IN_TIME)
     finally:
-        folders.unshare(str(root))
+        runtime.shares.unshare(str(root))
     wait_for(lambda: share_id not in scanner.watched(), timeout=IN_TIME)
 
 
-def test_stopping_the_scanner_leaves_no_thread_behind(django_home, tmp_path):
+def test_stopping_the_scanner_leaves_no_thread_behind(runtime, tmp_path):
     """Stopping the scanner stops watchdog's observer too: no thread of it outlives the server."""
-    from server.library import folders
-    from server.library.scanner import Scanner
-
     root = tmp_path / "Watched then stopped"
     root.mkdir()
-    folders.share_for_this_run([str(root)])
-    share_id = next(share.id for share in folders.shared() if share.path == str(root))
+    runtime.shares.share_for_this_run([str(root)])
+    share_id = next(share.id for share in runtime.shares.shared() if share.path == str(root))
     threads_before = set(threading.enumerate())
-    scanner = Scanner(interval=0.2, rescan_interval=600)
+    scanner = runtime.scanner
     scanner.start()
     try:
         wait_for(lambda: share_id in scanner.watched(), timeout=IN_TIME)
     finally:
         scanner.stop()
-        folders.unshare(str(root))
     left = [thread for thread in set(threading.enumerate()) - threads_before if thread.is_alive()]
     assert not left, left

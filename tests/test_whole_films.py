@@ -15,7 +15,8 @@ import time
 import pytest
 
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import PHONE, keyed_context, start_server
+from tests.helpers import PHONE, keyed_context
+from tests.inprocess import start_in_process
 
 FRAME = float(1 / FRAME_RATE)
 VIDEO = "#video"
@@ -42,7 +43,7 @@ def films(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def films_server(films, tmp_path_factory):
-    live = start_server([films], tmp_path_factory.mktemp("home"))
+    live = start_in_process([films], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()
 

@@ -1,4 +1,4 @@
-"""The access key in effect, compared in constant time; repeated wrong keys are slowed down."""
+"""An access key, compared in constant time, and the record that slows down repeated wrong keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import ipaddress
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 COOKIE_NAME = "couchcast_key"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
@@ -24,23 +25,6 @@ WRONG_KEY_ADDRESSES = 1024
 # IPv6 devices pick new temporary addresses within their network's /64 (RFC 8981); counting each
 # address apart would give one guessing device a fresh allowance with every address it takes.
 IPV6_PREFIX_LENGTH = 64
-
-_key: str = ""
-
-
-def set_access_key(key: str) -> None:
-    global _key
-    if not key:
-        raise ValueError("the access key cannot be empty")
-    _key = key
-
-
-def current_key() -> str:
-    return _key
-
-
-def is_valid(candidate: str) -> bool:
-    return bool(_key) and hmac.compare_digest(candidate.encode(), _key.encode())
 
 
 def offered_keys(*, query: str | None, authorization: str, cookie: str | None) -> list[str]:
@@ -140,18 +124,48 @@ class WrongKeys:
         return attempts
 
 
-_wrong_keys = WrongKeys()
+@dataclass(frozen=True)
+class Admission:
+    """What the key check decided for one request."""
+
+    admitted: bool
+    refusal: str = ""  # why not, in words for the person (empty when admitted)
+    wait: float = 0.0  # seconds before this address may try again (a guesser held back)
 
 
-def seconds_blocked(address: str) -> float:
-    """How long this address must wait before a key is checked again (0 when not blocked)."""
-    return _wrong_keys.seconds_blocked(address)
+ADMITTED = Admission(True)
+NO_KEY = Admission(False, "This needs the access key.")
+WRONG_KEY = Admission(False, "The access key is wrong or has been changed.")
 
 
-def record_wrong_key(address: str, candidates: list[str]) -> None:
-    _wrong_keys.record(address, candidates)
+class AccessKeys:
+    """One server's access key and its record of wrong ones: the one place a key is judged."""
 
+    def __init__(self, key: str) -> None:
+        if not key:
+            raise ValueError("the access key cannot be empty")
+        self.key = key
+        self.wrong_keys = WrongKeys()
 
-def forget_wrong_keys(address: str) -> None:
-    """A right key from this address: earlier misses were a stale cookie or a typo, not a guesser."""
-    _wrong_keys.forget(address)
+    def is_valid(self, candidate: str) -> bool:
+        return hmac.compare_digest(candidate.encode(), self.key.encode())
+
+    def admit(self, offered: list[str], address: str, *, count_misses: bool = True) -> Admission:
+        """Whether a request offering these keys from this address gets in.
+
+        `count_misses=False` decides without recording a wrong key (the media fast path hands every
+        refusal to Django, which counts it once).
+        """
+        if not offered:
+            return NO_KEY
+        wait = self.wrong_keys.seconds_blocked(address)
+        if wait > 0:
+            return Admission(
+                False, "Too many wrong access keys from this address; try again in a minute.", wait
+            )
+        if not any(map(self.is_valid, offered)):
+            if count_misses:
+                self.wrong_keys.record(address, offered)
+            return WRONG_KEY
+        self.wrong_keys.forget(address)
+        return ADMITTED

@@ -11,17 +11,16 @@ from __future__ import annotations
 import math
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 from django.utils.encoding import escape_uri_path
 
 from server.access import keys, links
+from server.errors import DIRECT_PREFIXES, error_response
+from server.runtime import runtime_of
 
 # No key needed: assets, and the page that says a key is needed.
 OPEN_PREFIXES = ("/static/", "/favicon.ico", "/key-needed")
-# These answer the key directly; the rest are pages that get a cookie and a clean URL.
-DIRECT_PREFIXES = ("/api/", "/media/", "/subtitles/", "/thumbnails/", "/hls/", links.LINK_PREFIX)
 # What a signed link (server.access.links) may open: one file's bytes, playlists, segments, subtitles.
 LINKED_VIEWS = frozenset({"media", "subtitle", "hls-playlist", "hls-segment", "hls-subtitle"})
 
@@ -37,10 +36,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-
-
-def is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
 
 
 def client_address(request: HttpRequest) -> str:
@@ -93,26 +88,21 @@ class AccessKeyMiddleware:
         if link is not None:
             return self._follow_link(request, link)
 
+        access_keys = runtime_of(request).keys
         query_key = request.GET.get("key")
         offered = keys.offered_keys(
             query=query_key,
             authorization=request.headers.get("Authorization", ""),
             cookie=request.COOKIES.get(keys.COOKIE_NAME),
         )
-
-        if not offered:
-            return self._refuse(request, "This needs the access key.")
-        address = client_address(request)
-        wait = keys.seconds_blocked(address)
-        if wait > 0:
-            return self._too_many(request, wait)
-        if not any(keys.is_valid(k) for k in offered):
-            keys.record_wrong_key(address, offered)
-            return self._refuse(request, "The access key is wrong or has been changed.")
-        keys.forget_wrong_keys(address)
+        admission = access_keys.admit(offered, client_address(request))
+        if admission.wait > 0:
+            return self._too_many(request, admission)
+        if not admission.admitted:
+            return self._refuse(request, admission.refusal)
 
         if query_key and not request.path.startswith(DIRECT_PREFIXES) and request.method == "GET":
-            return self._clean_redirect(request, query_key)
+            return self._clean_redirect(request, query_key, access_keys)
         return self.get_response(request)
 
     def _follow_link(self, request: HttpRequest, link: links.Link) -> HttpResponse:
@@ -128,7 +118,7 @@ class AccessKeyMiddleware:
             match is None
             or match.url_name not in LINKED_VIEWS
             or not links.opens(
-                keys.current_key(), link, int(match.kwargs["folder_id"]), match.kwargs["relpath"]
+                runtime_of(request).access_key, link, int(match.kwargs["folder_id"]), match.kwargs["relpath"]
             )
         ):
             return self._refuse(
@@ -139,13 +129,13 @@ class AccessKeyMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _clean_redirect(request: HttpRequest, query_key: str) -> HttpResponse:
+    def _clean_redirect(request: HttpRequest, query_key: str, access_keys: keys.AccessKeys) -> HttpResponse:
         """The same page without the key in its URL; the cookie carries the key from now on."""
         rest = [(k, v) for k, values in request.GET.lists() if k != "key" for v in values]
         query = urlencode(rest)
         # request.path is decoded: re-encode it, or a name holding "?" or "#" would cut the URL short.
         response = HttpResponseRedirect(escape_uri_path(request.path) + (f"?{query}" if query else ""))
-        if keys.is_valid(query_key):
+        if access_keys.is_valid(query_key):
             # A stale key in the URL (an old QR code) must not replace a cookie that still works.
             response.set_cookie(
                 keys.COOKIE_NAME,
@@ -158,25 +148,16 @@ class AccessKeyMiddleware:
 
     @staticmethod
     def _refuse(request: HttpRequest, message: str) -> HttpResponse:
-        if is_api(request):
-            response = JsonResponse({"error": message}, status=401)
-        elif request.path.startswith(DIRECT_PREFIXES):
-            response = HttpResponse(message, status=401, content_type="text/plain; charset=utf-8")
-        else:
-            response = render(request, "pages/key_needed.html", {"message": message}, status=401)
+        response = error_response(
+            request, 401, message, template="pages/key_needed.html", direct_as_text=True
+        )
         # Never keep a refusal: once the key is given, the same URL must be asked again.
         response["Cache-Control"] = "no-store"
         return response
 
     @staticmethod
-    def _too_many(request: HttpRequest, wait: float) -> HttpResponse:
-        message = "Too many wrong access keys from this address; try again in a minute."
-        if is_api(request):
-            response = JsonResponse({"error": message}, status=429)
-        elif request.path.startswith(DIRECT_PREFIXES):
-            response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-        else:
-            response = render(request, "pages/error.html", {"status": 429, "message": message}, status=429)
-        response["Retry-After"] = str(math.ceil(wait))
+    def _too_many(request: HttpRequest, admission: keys.Admission) -> HttpResponse:
+        response = error_response(request, 429, admission.refusal, direct_as_text=True)
+        response["Retry-After"] = str(math.ceil(admission.wait))
         response["Cache-Control"] = "no-store"
         return response

@@ -10,6 +10,8 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 
+from server.errors import is_api
+
 
 class JsonErrorsMiddleware:
     def __init__(self, get_response):
@@ -18,7 +20,7 @@ class JsonErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            request.path.startswith("/api/")
+            is_api(request)
             and response.status_code >= 400
             and not response.streaming
             and not response.get("Content-Type", "").startswith("application/json")

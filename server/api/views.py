@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from pathlib import Path
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from server.library import catalog, folders, index, progress
+from server.library import catalog, progress
 from server.library.paths import NotShared, resolve_dir, resolve_media
+from server.runtime import runtime_of
 
 MAX_PROGRESS_BODY = 4096
 NEARLY_FULL = 1024 * 1024  # less free space than this under the data folder: the disk is full
@@ -30,21 +31,21 @@ def error(message: str, status: int) -> JsonResponse:
 @csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
 @require_safe
 def folder_list(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"folders": [{"id": s.id, "name": s.name} for s in folders.shared() if s.available]})
+    shares = runtime_of(request).shares.shared()
+    return JsonResponse({"folders": [{"id": s.id, "name": s.name} for s in shares if s.available]})
 
 
 @csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
 @require_safe
 def folder_items(request: HttpRequest, folder_id: int) -> JsonResponse:
-    share = folders.available(folder_id)
-    if share is None:
-        return error("No shared folder with this id.", 404)
+    runtime = runtime_of(request)
+    share = runtime.shares.available_or_404(folder_id)
     relpath = request.GET.get("path", "").rstrip("/")
     try:
         _, real_dir = resolve_dir(share.path, relpath)
     except NotShared:
         return error("No such folder in this shared folder.", 404)
-    subfolders = index.refresh_directory(share, real_dir, relpath)
+    subfolders = runtime.index.refresh_directory(share, real_dir, relpath)
     contents = catalog.folder_contents(share, relpath, subfolders, request.GET.get("sort", "name"))
     dirs = [{"name": d.name, "path": d.path, "type": "dir"} for d in contents.subfolders]
     return JsonResponse({"items": dirs + [item.to_json() for item in contents.items]})
@@ -83,9 +84,8 @@ def save_progress(request: HttpRequest) -> JsonResponse:
     problem = progress.seconds_problem(duration) if duration is not None else None
     if problem:
         return error(f'"duration" {problem}.', 400)
-    share = folders.available(folder_id)
-    if share is None:
-        return error("No shared folder with this id.", 404)
+    runtime = runtime_of(request)
+    share = runtime.shares.available_or_404(folder_id)
     try:
         resolve_media(share.path, path)
     except NotShared:
@@ -99,18 +99,18 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         )
     except DatabaseError as exc:
         log.warning("Watch progress not saved: %s", exc)
-        if _no_room_for_the_database(exc):
+        if _no_room_for_the_database(exc, runtime.dirs.data):
             return error(f"{NOT_SAVED}: the computer running Couchcast has no disk space left.", 507)
         return error(f"{NOT_SAVED}: the library database cannot be written just now.", 503)
     return JsonResponse({"position": saved.position, "watched": saved.watched})
 
 
-def _no_room_for_the_database(exc: DatabaseError) -> bool:
+def _no_room_for_the_database(exc: DatabaseError, data_dir: Path) -> bool:
     """Whether a failed write is the disk's fault. SQLite says "database or disk is full" for most
     writes, but a WAL or shared-memory page it cannot get on a full disk is a "disk I/O error"."""
     if "full" in str(exc):
         return True
     try:
-        return shutil.disk_usage(settings.DIRS.data).free < NEARLY_FULL
+        return shutil.disk_usage(data_dir).free < NEARLY_FULL
     except OSError:
         return False

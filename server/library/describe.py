@@ -9,18 +9,13 @@ import logging
 
 from django.db import DatabaseError
 
-from server.dirs import user_dirs
-from server.library import folders
+from server.library.folders import Shares
 from server.library.models import MediaFile
 from server.library.paths import NotShared, resolve_media
 from server.library.probe import ProbeError, probe
 from server.library.thumbnails import ThumbnailCache, ThumbnailError
 
 log = logging.getLogger(__name__)
-
-
-def thumbnail_cache() -> ThumbnailCache:
-    return ThumbnailCache(user_dirs().cache / "thumbnails")
 
 
 def thumbnail_lost(folder_id: int, relpath: str, key: str) -> None:
@@ -34,13 +29,13 @@ def thumbnail_lost(folder_id: int, relpath: str, key: str) -> None:
         log.warning("Cannot ask for the thumbnail of %s again: %s", relpath, exc)
 
 
-def describe(media_id: int) -> None:
+def describe(media_id: int, shares: Shares, thumbnails: ThumbnailCache) -> None:
     """Probe one file and make its thumbnail; a file ffmpeg cannot read is marked failed, not retried."""
     try:
         media = MediaFile.objects.get(id=media_id, info=MediaFile.Info.PENDING)
     except MediaFile.DoesNotExist:
         return  # removed, changed again, or done by now
-    share = folders.available(media.folder_id)
+    share = shares.available(media.folder_id)
     if share is None:
         return
     try:
@@ -53,10 +48,9 @@ def describe(media_id: int) -> None:
         media_info = probe(real_path)
         duration, probe_json = media_info.duration, media_info.to_json()
         if media_info.video is not None:
-            cache = thumbnail_cache()
-            key = cache.key(real_path, media.size, media.mtime_ns)
+            key = thumbnails.key(real_path, media.size, media.mtime_ns)
             try:
-                cache.make(real_path, key, duration)
+                thumbnails.make(real_path, key, duration)
                 thumbnail = key
             except ThumbnailError as exc:
                 log.info("No thumbnail: %s", exc)

@@ -1,8 +1,4 @@
-"""Which folders are shared now: the saved ones (config) plus those given to `serve` for this run.
-
-These plain functions are what the desktop shell uses to add and remove folders; each folder keeps
-a stable id from the database so links and watch progress survive restarts.
-"""
+"""Which folders a server shares now: the saved ones (config) plus those given to `serve` for this run."""
 
 from __future__ import annotations
 
@@ -14,10 +10,6 @@ from dataclasses import dataclass
 from server import config
 
 log = logging.getLogger(__name__)
-_lock = threading.RLock()
-_saved: list[str] = []
-_this_run: list[str] = []
-_ids: dict[str, int] = {}
 
 
 class FolderError(Exception):
@@ -55,79 +47,95 @@ def folder_problem(path: str) -> str | None:
     return None
 
 
-def _folder_id(path: str) -> int:
-    folder_id = _ids.get(path)
-    if folder_id is None:
-        from server.library.models import SharedFolder
+class Shares:
+    """The folders one server shares: the saved ones (its config file) and those for this run only.
 
-        folder_id = SharedFolder.objects.get_or_create(path=path)[0].id
-        _ids[path] = folder_id
-    return folder_id
+    Each folder keeps a stable id from the database, so links and watch progress survive restarts.
+    Adding and removing folders goes through here (the tray, at run time); requests and the scanner
+    read `shared()` and `available()`.
+    """
 
+    def __init__(
+        self, config_file: config.ConfigFile, saved: tuple[str, ...] = (), this_run: tuple[str, ...] = ()
+    ):
+        self._config_file = config_file
+        self._lock = threading.RLock()
+        self._saved = [normalize(p) for p in saved]
+        self._this_run: list[str] = []
+        self._ids: dict[str, int] = {}
+        self.problems = self.share_for_this_run(this_run)
 
-def load_saved(saved: config.Config) -> None:
-    """Take the saved folders from the config the caller loaded (and reported the problems of)."""
-    with _lock:
-        _saved[:] = [normalize(p) for p in saved.folders]
+    def _folder_id(self, path: str) -> int:
+        folder_id = self._ids.get(path)
+        if folder_id is None:
+            from server.library.models import SharedFolder
 
+            folder_id = SharedFolder.objects.get_or_create(path=path)[0].id
+            self._ids[path] = folder_id
+        return folder_id
 
-def share_for_this_run(paths: list[str]) -> list[str]:
-    """Share folders until the process ends (serve's arguments); returns a message per bad one."""
-    problems = []
-    with _lock:
-        for path in map(normalize, paths):
-            problem = folder_problem(path)
-            if problem:
-                problems.append(problem)
-            if path not in _saved and path not in _this_run:
-                _this_run.append(path)
-    return problems
+    def share_for_this_run(self, paths) -> list[str]:
+        """Share folders until the server stops (serve's arguments); returns a message per bad one."""
+        problems = []
+        with self._lock:
+            for path in map(normalize, paths):
+                problem = folder_problem(path)
+                if problem:
+                    problems.append(problem)
+                if path not in self._saved and path not in self._this_run:
+                    self._this_run.append(path)
+        return problems
 
+    def share(self, path: str | os.PathLike) -> Share:
+        """Share a folder and remember it in the config. Raises FolderError when it cannot be."""
+        path = normalize(path)
+        problem = folder_problem(path)
+        if problem:
+            raise FolderError(problem)
+        with self._lock:
+            if path not in self._saved:
+                try:
+                    self._config_file.update(folders=(*self._saved, path))
+                except config.ConfigError as exc:
+                    raise FolderError(str(exc)) from exc
+                self._saved.append(path)
+            if path in self._this_run:
+                self._this_run.remove(path)
+            return Share(self._folder_id(path), path, True, None)
 
-def share(path: str | os.PathLike) -> Share:
-    """Share a folder and remember it in the config. Raises FolderError when it cannot be."""
-    path = normalize(path)
-    problem = folder_problem(path)
-    if problem:
-        raise FolderError(problem)
-    with _lock:
-        if path not in _saved:
-            try:
-                config.update(folders=(*_saved, path))
-            except config.ConfigError as exc:
-                raise FolderError(str(exc)) from exc
-            _saved.append(path)
-        if path in _this_run:
-            _this_run.remove(path)
-        return Share(_folder_id(path), path, True, None)
+    def unshare(self, path: str | os.PathLike) -> None:
+        """Stop sharing a folder (and forget it in the config). Nothing on disk is touched."""
+        path = normalize(path)
+        with self._lock:
+            if path in self._saved:
+                remaining = tuple(p for p in self._saved if p != path)
+                try:
+                    self._config_file.update(folders=remaining)
+                except config.ConfigError as exc:
+                    raise FolderError(str(exc)) from exc
+                self._saved.remove(path)
+            if path in self._this_run:
+                self._this_run.remove(path)
 
+    def shared(self) -> list[Share]:
+        """Every shared folder, saved ones first, with a problem message for those unavailable now."""
+        with self._lock:
+            paths = [(p, True) for p in self._saved] + [(p, False) for p in self._this_run]
+            return [Share(self._folder_id(p), p, saved, folder_problem(p)) for p, saved in paths]
 
-def unshare(path: str | os.PathLike) -> None:
-    """Stop sharing a folder (and forget it in the config). Nothing on disk is touched."""
-    path = normalize(path)
-    with _lock:
-        if path in _saved:
-            remaining = tuple(p for p in _saved if p != path)
-            try:
-                config.update(folders=remaining)
-            except config.ConfigError as exc:
-                raise FolderError(str(exc)) from exc
-            _saved.remove(path)
-        if path in _this_run:
-            _this_run.remove(path)
+    def available(self, folder_id: int) -> Share | None:
+        """The shared folder with this id, if it is shared and can be served now."""
+        with self._lock:
+            for path in (*self._saved, *self._this_run):
+                if self._folder_id(path) == folder_id:  # cached after the first call: no query per request
+                    return None if folder_problem(path) else Share(folder_id, path, path in self._saved, None)
+        return None
 
+    def available_or_404(self, folder_id: int | str) -> Share:
+        """The shared folder a URL names, or the one 404 every view gives for a folder it cannot serve."""
+        from django.http import Http404
 
-def shared() -> list[Share]:
-    """Every shared folder, saved ones first, with a problem message for those unavailable now."""
-    with _lock:
-        paths = [(p, True) for p in _saved] + [(p, False) for p in _this_run]
-        return [Share(_folder_id(p), p, saved, folder_problem(p)) for p, saved in paths]
-
-
-def available(folder_id: int) -> Share | None:
-    """The shared folder with this id, if it is shared and can be served now."""
-    with _lock:
-        for path in (*_saved, *_this_run):
-            if _folder_id(path) == folder_id:  # cached after the first call: no query per request
-                return None if folder_problem(path) else Share(folder_id, path, path in _saved, None)
-    return None
+        share = self.available(int(folder_id))
+        if share is None:
+            raise Http404("This folder is not shared or not available now.")
+        return share

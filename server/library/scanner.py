@@ -7,7 +7,7 @@ a notification missed. A share notifications cannot cover (a network drive, the 
 folders reached, no notifications on this system) is polled whole every `INTERVAL` instead, and the log
 says so once. Files waiting for a probe and thumbnail go to a small worker pool, sized for a small
 machine: ffmpeg is the expensive part, and the videos being watched come first.
-Started once per process by `server.app.wsgi_application()`, stopped by `stop()`.
+Each server's runtime (`server.runtime`) starts one and stops it with the server.
 """
 
 from __future__ import annotations
@@ -21,43 +21,42 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections
 
 from server.ffmpeg import ffmpeg_binary
-from server.library import folders, index
 from server.library.describe import describe
-from server.library.folders import Share
-from server.library.index import ScanResult
+from server.library.folders import Share, Shares
+from server.library.index import LibraryIndex, ScanResult
 from server.library.models import MediaFile
+from server.library.thumbnails import ThumbnailCache
 from server.library.watcher import Watcher
+from server.options import INTERVAL, RESCAN_INTERVAL, RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
-# How often a share without notifications is read whole, and how often the list of shared folders is
-# looked at (a folder added or removed at run time is watched or dropped within this time).
-INTERVAL = float(os.environ.get("COUCHCAST_SCAN_INTERVAL", "3"))
-# The safety rescan of a watched share. A whole read of 50,000 files cost ~0.5 s of CPU on a 2-core
-# machine (17% of a core when done every 3 s), so every 10 minutes is ~0.1% of a core, and a change a
-# notification missed still shows within minutes.
-RESCAN_INTERVAL = float(os.environ.get("COUCHCAST_RESCAN_INTERVAL", "600"))
-# COUCHCAST_WATCH=0 turns notifications off: every share is polled every INTERVAL, as before they existed.
-NOTIFICATIONS = os.environ.get("COUCHCAST_WATCH", "1") != "0"
 WORKERS = 1 if (os.cpu_count() or 1) <= 2 else 2
 # Enough queued work to keep the workers busy between two scans, not the whole backlog at once.
 QUEUE_AHEAD = 8
-# A file whose description failed for a reason outside it (a full disk, a database that cannot be
-# written) waits this long before the next try, instead of running ffmpeg again at once, in a loop.
-RETRY_AFTER = float(os.environ.get("COUCHCAST_DESCRIBE_RETRY", "60"))
 
 
 class Scanner:
+    """Keeps one server's shares indexed and described, on its own thread until `stop()`."""
+
     def __init__(
         self,
+        shares: Shares,
+        index: LibraryIndex,
+        thumbnails: ThumbnailCache,
+        *,
         interval: float = INTERVAL,
         workers: int = WORKERS,
-        *,
         rescan_interval: float = RESCAN_INTERVAL,
-        notifications: bool = NOTIFICATIONS,
+        notifications: bool = True,
+        retry_after: float = RETRY_AFTER,
     ) -> None:
+        self.shares = shares
+        self.index = index
+        self.thumbnails = thumbnails
         self.interval = interval
         self.rescan_interval = rescan_interval
+        self.retry_after = retry_after
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the watcher when a place changed, and by stop()
         self._watcher = Watcher(on_change=self._wake.set) if notifications else None
@@ -99,7 +98,7 @@ class Scanner:
     def scan_once(self) -> float:
         """Read what is due (changed places, whole shares on their schedule); return when to look next."""
         now = time.monotonic()
-        shares = {share.id: share for share in folders.shared() if share.available}
+        shares = {share.id: share for share in self.shares.shared() if share.available}
         self._follow_shares(shares)
         wake_at = now + self.interval
         if self._watcher is not None:
@@ -109,7 +108,7 @@ class Scanner:
                     return wake_at
                 share = shares.get(place.share_id)
                 if share is not None and share.id in self._next_scan:
-                    self._saved(share, index.rescan_place(share, place.relpath, subtree=place.subtree))
+                    self._saved(share, self.index.rescan_place(share, place.relpath, subtree=place.subtree))
             if next_due is not None:
                 wake_at = min(wake_at, next_due)
         for share in shares.values():
@@ -145,7 +144,7 @@ class Scanner:
             watched = not self._poll_if(share, self._watcher.check(share.id))
         self._scanned.add(share.id)
         self._next_scan[share.id] = time.monotonic() + (self.rescan_interval if watched else self.interval)
-        self._saved(share, index.scan(share))
+        self._saved(share, self.index.scan(share))
 
     def _poll_if(self, share: Share, problem: str | None) -> bool:
         """Poll a share whose changes notifications cannot cover (said once in the log)."""
@@ -184,35 +183,14 @@ class Scanner:
     def _describe(self, media_id: int) -> None:
         try:
             if not self._stop.is_set():
-                describe(media_id)
+                describe(media_id, self.shares, self.thumbnails)
         except Exception:
-            log.exception("Describing file %s failed; trying again in %g s", media_id, RETRY_AFTER)
+            log.exception("Describing file %s failed; trying again in %g s", media_id, self.retry_after)
             with self._in_flight_lock:
-                self._retry_at[media_id] = time.monotonic() + RETRY_AFTER
+                self._retry_at[media_id] = time.monotonic() + self.retry_after
         finally:
             close_old_connections()
             with self._in_flight_lock:
                 self._in_flight.discard(media_id)
         if not self._stop.is_set():
             self._queue_descriptions()
-
-
-_scanner: Scanner | None = None
-_scanner_lock = threading.Lock()
-
-
-def start() -> None:
-    """Start the process's scanner (once)."""
-    global _scanner
-    with _scanner_lock:
-        if _scanner is None:
-            _scanner = Scanner()
-            _scanner.start()
-
-
-def stop() -> None:
-    global _scanner
-    with _scanner_lock:
-        if _scanner is not None:
-            _scanner.stop()
-            _scanner = None

@@ -12,7 +12,6 @@ backtrack over a line), writes its output as it goes, and holds at most one chun
 from __future__ import annotations
 
 import codecs
-import contextlib
 import hashlib
 import io
 import logging
@@ -22,6 +21,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
+
+from server.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -214,16 +215,11 @@ def cached_vtt(path: str, cache_dir: Path) -> Path | str:
                 data = file.read(MAX_SUBTITLE_BYTES + 1)
             if len(data) > MAX_SUBTITLE_BYTES:
                 raise SubtitleTooLarge(path)  # it grew since the stat
-            partial = target.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.part")
             try:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                with open(partial, "w", encoding="utf-8", newline="\n") as out:
+                with replacing(target) as partial, open(partial, "w", encoding="utf-8", newline="\n") as out:
                     write_vtt(data, os.path.splitext(path)[1], out)
-                os.replace(partial, target)
             except OSError as exc:
                 log.warning("Subtitles for %s served without caching: %s", path, exc)
-                with contextlib.suppress(OSError):
-                    partial.unlink()
                 return to_vtt(data, os.path.splitext(path)[1])
             return target
     finally:

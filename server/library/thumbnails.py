@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import subprocess
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from server.atomic import write_atomically
 from server.ffmpeg import ffmpeg_binary
 
 WIDTH = 480
@@ -85,10 +85,7 @@ class ThumbnailCache:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         """Write atomically: a reader never sees half a JPEG."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        write_atomically(path, data)
 
 
 def _grab_frame(binary: str, path: str, at: float) -> bytes | None:

@@ -1,4 +1,4 @@
-"""HTML views. Error pages are here too: JSON under /api/, a friendly page elsewhere, never a trace."""
+"""HTML views, and the error handlers (answered by `server.errors`: JSON under /api/, else a page)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import functools
 import os
 
 import segno
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import Resolver404, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from server import network
-from server.access import keys
+from server.errors import error_response
 from server.ffmpeg import ffmpeg_available
-from server.library import catalog, folders, index, progress
-from server.library.describe import thumbnail_cache, thumbnail_lost
+from server.library import catalog, progress
+from server.library.describe import thumbnail_lost
+from server.library.folders import Share
 from server.library.paths import NotShared, resolve_dir, resolve_media
+from server.runtime import Runtime, runtime_of
 from server.streaming.responses import file_response
 
 RECENT_LIMIT = 12
@@ -27,11 +30,11 @@ PLACEHOLDER_SVG = (
 )
 
 
-def _available_shares(shares: list[folders.Share] | None = None) -> list[folders.Share]:
+def _available_shares(runtime: Runtime, shares: list[Share] | None = None) -> list[Share]:
     """The shares that can be served now (of `shares`, default all), each indexed at least once."""
-    shares = [s for s in (shares if shares is not None else folders.shared()) if s.available]
+    shares = [s for s in (shares if shares is not None else runtime.shares.shared()) if s.available]
     for share in shares:
-        index.ensure_scanned(share)
+        runtime.index.ensure_scanned(share)
     return shares
 
 
@@ -53,14 +56,15 @@ def _server_port(request: HttpRequest) -> int:
 
 
 def _phone_link(request: HttpRequest) -> dict:
-    url = network.phone_url(_server_port(request), keys.current_key())
+    url = network.phone_url(_server_port(request), runtime_of(request).access_key)
     return {"url": url, "qr": _qr_data_uri(url)}
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    all_shares = folders.shared()
-    shares = _available_shares(all_shares)
+    runtime = runtime_of(request)
+    all_shares = runtime.shares.shared()
+    shares = _available_shares(runtime, all_shares)
     recent = catalog.recently_added(shares, RECENT_LIMIT)
     context = {
         **_page_context(),
@@ -73,23 +77,22 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/home.html", context)
 
 
-def _share_or_404(folder_id: int) -> folders.Share:
-    share = folders.available(folder_id)
-    if share is None:
-        raise Http404("No such shared folder.")
-    index.ensure_scanned(share)
+def _indexed_share_or_404(runtime: Runtime, folder_id: int) -> Share:
+    share = runtime.shares.available_or_404(folder_id)
+    runtime.index.ensure_scanned(share)
     return share
 
 
 @require_safe
 def folder(request: HttpRequest, folder_id: int, relpath: str = "") -> HttpResponse:
-    share = _share_or_404(folder_id)
+    runtime = runtime_of(request)
+    share = _indexed_share_or_404(runtime, folder_id)
     relpath = relpath.rstrip("/")
     try:
         _, real_dir = resolve_dir(share.path, relpath)
     except NotShared as exc:
         raise Http404("No such folder.") from exc
-    subfolders = index.refresh_directory(share, real_dir, relpath)
+    subfolders = runtime.index.refresh_directory(share, real_dir, relpath)
     sort = request.GET.get("sort", "name")
     sort = sort if sort in catalog.SORTS else "name"
     contents = catalog.folder_contents(share, relpath, subfolders, sort)
@@ -100,20 +103,21 @@ def folder(request: HttpRequest, folder_id: int, relpath: str = "") -> HttpRespo
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
-    results = catalog.search(_available_shares(), query) if query else []
+    results = catalog.search(_available_shares(runtime_of(request)), query) if query else []
     return render(request, "pages/search.html", {**_page_context(), "query": query, "results": results})
 
 
 @require_safe
 def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
-    share = _share_or_404(folder_id)
+    runtime = runtime_of(request)
+    share = _indexed_share_or_404(runtime, folder_id)
     directory = relpath.rpartition("/")[0]
     try:
         resolve_media(share.path, relpath)
         _, real_dir = resolve_dir(share.path, directory)
     except NotShared as exc:
         raise Http404("No such file.") from exc
-    index.refresh_directory(share, real_dir, directory)
+    runtime.index.refresh_directory(share, real_dir, directory)
     item = catalog.find(share, relpath)
     if item is None:
         raise Http404("No such file.")
@@ -127,7 +131,7 @@ def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
         "previous_url": before.watch_url if before else None,
         "next_url": after.watch_url if after else None,
         "next_title": after.title if after else None,
-        "progress_url": "/api/progress",
+        "progress_url": reverse("api-progress"),
         "csrf_token": get_token(request),
     }
     context = {
@@ -146,15 +150,14 @@ def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
 def thumbnail(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
     """A file's thumbnail from the cache, or a placeholder while there is none (never made here:
     a lost one is asked of the scanner again)."""
-    share = folders.available(folder_id)
-    if share is None:
-        raise Http404("No such shared folder.")
+    runtime = runtime_of(request)
+    share = runtime.shares.available_or_404(folder_id)
     try:
         real_path = resolve_media(share.path, relpath)
         stat = os.stat(real_path)
     except (NotShared, OSError) as exc:
         raise Http404("No such file.") from exc
-    cache = thumbnail_cache()
+    cache = runtime.thumbnails
     key = cache.key(real_path, stat.st_size, stat.st_mtime_ns)
     try:
         image = open(cache.image_path(key), "rb")  # noqa: SIM115 - file_response owns and closes it
@@ -178,7 +181,7 @@ def pair(request: HttpRequest) -> HttpResponse:
     chosen = next(
         (a for a in addresses if a.ip == request.GET.get("address")), addresses[0] if addresses else None
     )
-    url = network.link(chosen.ip if chosen else "127.0.0.1", port, keys.current_key())
+    url = network.link(chosen.ip if chosen else "127.0.0.1", port, runtime_of(request).access_key)
     # segno writes the SVG from our own URL (no user text reaches it), so it is safe to inline.
     qr = mark_safe(
         segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark="#101418", light="#fff")
@@ -192,27 +195,26 @@ def key_needed(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/key_needed.html", {"message": "This needs the access key."})
 
 
-def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": message}, status=status)
-    return render(request, "pages/error.html", {"status": status, "message": message}, status=status)
-
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, "The request could not be understood.")
+    return error_response(request, 400, "The request could not be understood.")
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403, "This request is not allowed.")
+    return error_response(request, 403, "This request is not allowed.")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "Nothing here: it may have been moved, renamed or unshared.")
+    # A view's own Http404 says what is missing ("This folder is not shared..."); the URL resolver's
+    # carries a dict of patterns tried, which is nobody's business.
+    said = exception.args[0] if isinstance(exception, Http404) and exception.args else None
+    if isinstance(exception, Resolver404) or not isinstance(said, str):
+        said = "Nothing here: it may have been moved, renamed or unshared."
+    return error_response(request, 404, said)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error(request, 500, "Something went wrong on the computer running Couchcast.")
+    return error_response(request, 500, "Something went wrong on the computer running Couchcast.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _error(request, 403, "The page was out of date; reload it and try again.")
+    return error_response(request, 403, "The page was out of date; reload it and try again.")

@@ -28,6 +28,7 @@ from django.urls import Resolver404, resolve
 
 from server.access import keys
 from server.access.middleware import SECURITY_HEADERS
+from server.runtime import ENVIRON_KEY, Runtime
 from server.streaming import views
 from server.streaming.responses import CONDITIONAL_HEADERS, FileAnswer, Validators, file_answer
 
@@ -38,14 +39,17 @@ BLOCK_SIZE = 64 * 1024  # for servers without sendfile that read the body themse
 
 
 class MediaFastPath:
-    """WSGI application: media requests it can answer alone, the rest to `application` (Django)."""
+    """One server's WSGI application: media requests it can answer alone, the rest to `application`
+    (Django), with the server's runtime in the environ for Django's views (`server.runtime.runtime_of`)."""
 
-    def __init__(self, application: WSGIApp) -> None:
+    def __init__(self, runtime: Runtime, application: WSGIApp) -> None:
+        self.runtime = runtime
         self.application = application
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        environ[ENVIRON_KEY] = self.runtime
         try:
-            answer = media_answer(environ)
+            answer = media_answer(environ, self.runtime)
         except Exception:
             logger.exception("The media fast path failed; Django answers instead")
             answer = None
@@ -61,7 +65,7 @@ class MediaFastPath:
         return file_wrapper(answer.body, BLOCK_SIZE)
 
 
-def media_answer(environ: dict) -> FileAnswer | None:
+def media_answer(environ: dict, runtime: Runtime) -> FileAnswer | None:
     """The answer to a plain media request from a phone that holds the key, or None for Django."""
     method = environ.get("REQUEST_METHOD")
     if method not in ("GET", "HEAD") or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME"):
@@ -76,10 +80,10 @@ def media_answer(environ: dict) -> FileAnswer | None:
         match = resolve(path)
     except (UnicodeError, Resolver404):
         return None
-    if match.func is not views.media or not _holds_the_key(environ):
+    if match.func is not views.media or not _holds_the_key(environ, runtime.keys):
         return None
     try:
-        file, content_type = views.open_media(**match.kwargs)
+        file, content_type = views.open_media(runtime.shares, **match.kwargs)
     except Http404:
         return None
     try:
@@ -99,15 +103,12 @@ def media_answer(environ: dict) -> FileAnswer | None:
     )
 
 
-def _holds_the_key(environ: dict) -> bool:
-    """A right key and an address not held back; anything else is the access middleware's to answer."""
+def _holds_the_key(environ: dict, access_keys: keys.AccessKeys) -> bool:
+    """A right key and an address not held back; any refusal is the access middleware's to answer
+    (and to count)."""
     offered = keys.offered_keys(
         query=None,
         authorization=environ.get("HTTP_AUTHORIZATION", ""),
         cookie=parse_cookie(environ.get("HTTP_COOKIE", "")).get(keys.COOKIE_NAME),
     )
-    address = environ.get("REMOTE_ADDR", "")
-    if not offered or keys.seconds_blocked(address) > 0 or not any(map(keys.is_valid, offered)):
-        return False
-    keys.forget_wrong_keys(address)
-    return True
+    return access_keys.admit(offered, environ.get("REMOTE_ADDR", ""), count_misses=False).admitted

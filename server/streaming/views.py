@@ -3,37 +3,29 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import BinaryIO
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from server.library import folders
+from server.library.folders import Shares
 from server.library.media_types import content_type
 from server.library.paths import NotShared, resolve_media, resolve_subtitle
 from server.library.subtitles import SubtitleTooLarge, cached_vtt
+from server.runtime import runtime_of
 from server.streaming.responses import file_response
 
 VTT_TYPE = "text/vtt; charset=utf-8"
 
 
-def _shared_root(folder_id: int) -> str:
-    share = folders.available(folder_id)
-    if share is None:
-        raise Http404("No such shared folder.")
-    return share.path
-
-
-def open_media(folder_id: int, relpath: str) -> tuple[BinaryIO, str]:
+def open_media(shares: Shares, folder_id: int, relpath: str) -> tuple[BinaryIO, str]:
     """The shared video or audio file at `relpath`, open for reading, and its Content-Type.
 
     Raises Http404 for anything that is not one. The caller owns the file.
     """
     try:
-        path = resolve_media(_shared_root(folder_id), relpath)
+        path = resolve_media(shares.available_or_404(folder_id).path, relpath)
         return open(path, "rb"), content_type(path)  # noqa: SIM115 - the caller closes it
     except (NotShared, OSError) as exc:
         # Deleted, renamed or unreadable since it was listed: gone, as far as the viewer can tell.
@@ -44,7 +36,7 @@ def open_media(folder_id: int, relpath: str) -> tuple[BinaryIO, str]:
 @require_safe
 def media(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
     """Most requests here are answered by `fast_path.MediaFastPath` before Django sees them."""
-    file, media_type = open_media(folder_id, relpath)
+    file, media_type = open_media(runtime_of(request).shares, folder_id, relpath)
     return file_response(
         request,
         file,
@@ -57,9 +49,10 @@ def media(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBas
 @csrf_exempt  # read-only: any other method gets 405 from require_safe, not a CSRF 403
 @require_safe
 def subtitle(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponseBase:
+    runtime = runtime_of(request)
     try:
-        path = resolve_subtitle(_shared_root(folder_id), relpath)
-        vtt = cached_vtt(path, Path(settings.DIRS.cache) / "subtitle-files")
+        path = resolve_subtitle(runtime.shares.available_or_404(folder_id).path, relpath)
+        vtt = cached_vtt(path, runtime.subtitle_file_cache)
         if isinstance(vtt, str):
             response = HttpResponse(vtt, content_type=VTT_TYPE)
             response["Cache-Control"] = "private, no-cache"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import av
 
+from server.atomic import replacing, write_atomically
 from server.ffmpeg import ffmpeg_binary
 from server.library.probe import MediaInfo, ProbeError, probe
 from server.transcode.segments import Timeline
@@ -214,6 +215,10 @@ class TimelineJobs:
         self._lock = threading.Lock()
         self.reads = 0  # timelines read from files (not from the cache) since start
 
+    def stop(self) -> None:
+        """Drop the reads not started; one under way ends on its own (its thread is a daemon's)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def timeline(self, path: str, video_stream: int, wait: float = SCAN_WAIT) -> Timeline:
         """The file's timeline; raises StillReading when the job takes longer than `wait` seconds."""
         name = _cache_name(identity(path), "timeline", video_stream)
@@ -249,10 +254,7 @@ class TimelineJobs:
                 "indexed": timeline.indexed,
             }
             with contextlib.suppress(OSError):  # a full cache disk: read again next time
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                partial = target.with_suffix(".part")
-                partial.write_text(json.dumps(data), "ascii")
-                os.replace(partial, target)
+                write_atomically(target, json.dumps(data))
             return timeline
         finally:
             with self._lock:
@@ -270,28 +272,11 @@ def subtitle_vtt(path: str, number: int, cache_dir: Path) -> Path:
     with _subtitle_lock:
         if target.exists():
             return target
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        result = _run_ffmpeg(path, ["-map", f"0:s:{number}", "-f", "webvtt", str(partial)], "subtitles")
-        if result.returncode != 0 or not partial.exists():
-            partial.unlink(missing_ok=True)
-            lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            detail = lines[-1] if lines else "no output"
-            raise MediaError(f"{os.path.basename(path)}: could not read its subtitles ({detail}).")
-        os.replace(partial, target)
+        with replacing(target) as partial:
+            arguments = ["-map", f"0:s:{number}", "-f", "webvtt", str(partial)]
+            result = _run_ffmpeg(path, arguments, "subtitles")
+            if result.returncode != 0:
+                lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+                detail = lines[-1] if lines else "no output"
+                raise MediaError(f"{os.path.basename(path)}: could not read its subtitles ({detail}).")
         return target
-
-
-_timeline_jobs: TimelineJobs | None = None
-_timeline_jobs_lock = threading.Lock()
-
-
-def timeline_jobs() -> TimelineJobs:
-    """The one timeline reader of this process, its results under the user cache dir."""
-    global _timeline_jobs
-    with _timeline_jobs_lock:
-        if _timeline_jobs is None:
-            from django.conf import settings
-
-            _timeline_jobs = TimelineJobs(Path(settings.DIRS.cache) / "timelines")
-        return _timeline_jobs

@@ -16,12 +16,11 @@ player shows), never after a silent wait.
 A process never runs far ahead of its viewer: past AHEAD_SECONDS the cutter stops reading its pipe,
 and ffmpeg, blocked on a full pipe, uses no CPU. A request that waits keeps its process alive; a
 process whose viewer asks for nothing for IDLE_SECONDS ends. `stop_all()` ends every process and
-removes every segment (the server's stop path and atexit call it).
+removes every segment (the server's runtime calls it when it stops, and at exit).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import math
@@ -256,6 +255,10 @@ class Scheduler:
                 w.process.pid for c in self._conversions.values() for w in c.workers.values() if w.alive()
             ]
 
+    def remove_stale_segments(self) -> None:
+        """Remove segments a previous run left behind (it was killed before it could clean up)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def stop_all(self) -> None:
         """Kill every process and remove every segment."""
         with self._condition:
@@ -468,34 +471,3 @@ def no_room_message(converting: int) -> str:
         f"{others} being converted on this computer right now, which is all it can do at once. "
         "Try again when one of them is stopped or paused, or choose a file that plays as it is."
     )
-
-
-_scheduler: Scheduler | None = None
-_scheduler_lock = threading.Lock()
-
-
-def scheduler() -> Scheduler:
-    """The one scheduler of this process, its segments under the user cache dir."""
-    global _scheduler
-    with _scheduler_lock:
-        if _scheduler is None:
-            from django.conf import settings
-
-            # COUCHCAST_CONVERSION_CORES: how many cores conversions may use together (default: all).
-            cores = float(os.environ.get("COUCHCAST_CONVERSION_CORES") or 0) or None
-            _scheduler = Scheduler(Path(settings.DIRS.cache) / "hls", capacity=cores)
-            atexit.register(stop_all)
-        return _scheduler
-
-
-def stop_all() -> None:
-    """Kill every ffmpeg process this server started and remove their segments (server stop, Quit)."""
-    if _scheduler is not None:
-        _scheduler.stop_all()
-
-
-def remove_stale_segments() -> None:
-    """Remove segments a previous run left behind (it was killed before it could clean up)."""
-    from django.conf import settings
-
-    shutil.rmtree(Path(settings.DIRS.cache) / "hls", ignore_errors=True)

@@ -11,25 +11,23 @@ import functools
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
-from server.access import keys, links
-from server.library import codecs, folders
+from server.access import links
+from server.library import codecs
 from server.library.models import MediaFile
 from server.library.paths import NotShared, resolve_media
 from server.library.probe import MediaInfo
+from server.runtime import runtime_of
 from server.streaming.responses import file_response
 from server.transcode import media
 from server.transcode.burn import BurnedRendition, styled_track
-from server.transcode.media import timeline_jobs
 from server.transcode.plan import BrowserCaps
-from server.transcode.scheduler import NoRoom, Superseded, conversion_cost, no_room_message, scheduler
+from server.transcode.scheduler import NoRoom, Scheduler, Superseded, conversion_cost, no_room_message
 from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
 from server.transcode.tracks import (
     STYLED_CODECS,
@@ -80,10 +78,8 @@ def _json_errors(not_found: str):
     return decorate
 
 
-def _shared_file(folder_id: int | str, relpath: str) -> str:
-    share = folders.available(int(folder_id))
-    if share is None:
-        raise Http404("No such shared folder.")
+def _shared_file(request: HttpRequest, folder_id: int | str, relpath: str) -> str:
+    share = runtime_of(request).shares.available_or_404(folder_id)
     try:
         return resolve_media(share.path, relpath)
     except NotShared as exc:
@@ -126,7 +122,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
     """
     relpath = request.GET.get("path", "")
     try:
-        path = _shared_file(folder_id, relpath)
+        path = _shared_file(request, folder_id, relpath)
     except Http404:
         return _error("No such file in this shared folder.", 404)
     body: dict = {
@@ -165,19 +161,19 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
             if plan.converted:
                 playlist_url = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
                 body["plan"]["url"] = _with_query(playlist_url, choice.query())
-                body["plan"]["busy"] = _busy(plan.kind, info)
+                body["plan"]["busy"] = _busy(runtime_of(request).scheduler, plan.kind, info)
                 with contextlib.suppress(media.MediaError):
                     # Start reading where the file can be cut now: the playlist comes next.
-                    timeline_jobs().timeline(path, info.video.index, wait=0)
+                    runtime_of(request).timelines.timeline(path, info.video.index, wait=0)
     return JsonResponse(body)
 
 
-def _busy(kind: str, info: MediaInfo) -> str | None:
+def _busy(scheduler: Scheduler, kind: str, info: MediaInfo) -> str | None:
     """Why this conversion cannot start now, in words for the viewer; None when there is room."""
     video = info.video
-    if scheduler().room_for(conversion_cost(kind, video.width, video.height, None)):
+    if scheduler.room_for(conversion_cost(kind, video.width, video.height, None)):
         return None
-    return no_room_message(scheduler().converting())
+    return no_room_message(scheduler.converting())
 
 
 @dataclass(frozen=True)
@@ -190,20 +186,20 @@ class _Conversion:
     query: str = ""  # the track choice, for the segment URLs (TrackChoice.query)
 
 
-def _conversion(folder_id: str, relpath: str, kind: str, query) -> _Conversion:
+def _conversion(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> _Conversion:
     """The conversion a playlist or segment URL names: the file, the way, and the viewer's tracks
     (`audio=`, `burn=` in its query; see server.transcode.tracks)."""
-    path = _shared_file(folder_id, relpath)
+    path = _shared_file(request, folder_id, relpath)
     info = _media_info(folder_id, relpath, path)
     if not _convertible(info, kind):
         raise Http404("This file is not converted this way.")
     try:
-        choice = TrackChoice.from_query(query, info)
+        choice = TrackChoice.from_query(request.GET, info)
     except BadChoice as exc:
         raise Http404(str(exc)) from exc
     if choice.burn is not None and kind != "transcode":
         raise Http404("Subtitles are drawn into the picture by a transcode only.")
-    timeline = timeline_jobs().timeline(path, info.video.index)
+    timeline = runtime_of(request).timelines.timeline(path, info.video.index)
     boundaries = keyframe_boundaries(timeline) if kind == "remux" else fixed_boundaries(timeline)
     audio = choice.audio_stream(info)
     fields = {
@@ -223,7 +219,7 @@ def _conversion(folder_id: str, relpath: str, kind: str, query) -> _Conversion:
         subtitle = info.subtitles[choice.burn]
         styled = None
         if subtitle.codec in STYLED_CODECS:
-            styled = str(styled_track(path, choice.burn, Path(settings.DIRS.cache) / "subtitles"))
+            styled = str(styled_track(path, choice.burn, runtime_of(request).subtitle_cache))
         rendition = BurnedRendition(
             **fields, subtitle_stream=subtitle.index, subtitle_codec=subtitle.codec, styled_file=styled
         )
@@ -243,9 +239,10 @@ def _viewer(request: HttpRequest) -> str:
 def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> HttpResponse:
     """The VOD playlist. Its segment URLs carry a signed link for a new viewer (server.access.links):
     they work in players that send no cookie and no header, and never show the access key."""
-    conversion = _conversion(folder_id, relpath, kind, request.GET)
+    conversion = _conversion(request, folder_id, relpath, kind)
     rendition = conversion.rendition
-    prefix = links.LINK_PREFIX + links.token(keys.current_key(), int(folder_id), relpath, links.new_viewer())
+    access_key = runtime_of(request).access_key
+    prefix = links.LINK_PREFIX + links.token(access_key, int(folder_id), relpath, links.new_viewer())
     base = (
         prefix + escape_uri_path(reverse("hls-segment", args=[folder_id, relpath, kind, 0]))[: -len("0.ts")]
     )
@@ -262,11 +259,11 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
 def hls_segment(
     request: HttpRequest, folder_id: str, relpath: str, kind: str, number: str
 ) -> HttpResponseBase:
-    conversion = _conversion(folder_id, relpath, kind, request.GET)
+    conversion = _conversion(request, folder_id, relpath, kind)
     index = int(number)
     if index >= len(conversion.rendition.boundaries):
         raise Http404("No such segment.")
-    segment = scheduler().segment(
+    segment = runtime_of(request).scheduler.segment(
         conversion.key, conversion.rendition, index, viewer=_viewer(request), cost=conversion.cost
     )
     file = open(segment, "rb")  # noqa: SIM115 - file_response owns and closes it
@@ -276,10 +273,10 @@ def hls_segment(
 @require_safe
 @_json_errors("No such subtitle track.")
 def hls_subtitle(request: HttpRequest, folder_id: str, relpath: str, number: str) -> HttpResponseBase:
-    path = _shared_file(folder_id, relpath)
+    path = _shared_file(request, folder_id, relpath)
     info = _media_info(folder_id, relpath, path)
     if int(number) >= len(info.subtitles) or info.subtitles[int(number)].codec not in media.TEXT_SUBTITLES:
         raise Http404("No such subtitle track.")
-    vtt = media.subtitle_vtt(path, int(number), Path(settings.DIRS.cache) / "subtitles")
+    vtt = media.subtitle_vtt(path, int(number), runtime_of(request).subtitle_cache)
     file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it
     return file_response(request, file, "text/vtt; charset=utf-8", filename=f"subtitles-{number}.vtt")
