@@ -53,7 +53,8 @@ def folder_items(request: HttpRequest, folder_id: int) -> JsonResponse:
 
 @require_POST
 def save_progress(request: HttpRequest) -> JsonResponse:
-    """Where a file was left off: `{"folder_id", "path", "position", "duration", "ended"}`.
+    """Where a file was left off: `{"folder_id", "path", "position", "duration", "ended"}`, and the
+    tracks chosen (optional): `"audio"` (a stream index), `"subtitles"` (the player's name for it).
 
     Protected by Django's CSRF check (the page sends its token as X-CSRFToken): the key cookie is
     SameSite=Lax, but another web page on the same computer (another port) counts as same-site.
@@ -76,6 +77,10 @@ def save_progress(request: HttpRequest) -> JsonResponse:
         return error('"folder_id" (number), "path" (text) and "position" (seconds) are needed.', 400)
     if not isinstance(ended, bool):
         return error('"ended" must be true or false.', 400)
+    audio, subtitles = data.get("audio"), data.get("subtitles")
+    problem = progress.tracks_problem(audio, subtitles)
+    if problem:
+        return error(f"{problem}.", 400)
     problem = progress.seconds_problem(duration) if duration is not None else None
     if problem:
         return error(f'"duration" {problem}.', 400)
@@ -89,7 +94,9 @@ def save_progress(request: HttpRequest) -> JsonResponse:
     if problem:
         return error(f'"position" {problem}.', 400)
     try:
-        saved = progress.record(folder_id, path, float(position), duration, ended)
+        saved = progress.record(
+            folder_id, path, float(position), duration, ended, audio=audio, subtitles=subtitles
+        )
     except DatabaseError as exc:
         log.warning("Watch progress not saved: %s", exc)
         if _no_room_for_the_database(exc, runtime.dirs.data):

@@ -66,6 +66,11 @@ class WatchProgress(models.Model):
     duration = models.FloatField(null=True)
     watched = models.BooleanField(default=False)  # played to the end at least once
     updated = models.DateTimeField()
+    # The tracks chosen for this file, chosen again when it is resumed: the sound track's stream
+    # index (None: not chosen, the player picks by the phone's language) and the subtitles' choice
+    # as the player names it ("": not chosen, "off", "e<number>" embedded, "s:<file name>" beside it).
+    audio = models.IntegerField(null=True)
+    subtitles = models.CharField(max_length=1024, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["folder", "path"], name="unique_progress_per_file")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from server.ffmpeg import ffmpeg_binary
 
@@ -41,6 +41,9 @@ _COLOUR = re.compile(r"^(?P<space>[\w-]+)/(?P<primaries>[\w-]+)/(?P<transfer>[\w
 _RANGES = frozenset({"tv", "pc"})
 _FIELD_ORDERS = ("progressive", "top first", "bottom first", "top coded first", "bottom coded first")
 _DOLBY_VISION = re.compile(r"DOVI configuration record: version: [\d.]{1,10}, profile: (\d{1,3})")
+# "48000 Hz, 5.1(side), fltp": the channel layout is the field after the rate ("stereo", "mono",
+# "5.1(side)", "7.1", "6 channels"). Bounded, like every pattern here.
+_CHANNELS = re.compile(r" Hz, ([^,\n]{1,40})")
 
 
 class ProbeError(Exception):
@@ -63,6 +66,12 @@ class Stream:
     color_primaries: str | None = None  # "bt2020", "bt709", ...
     field_order: str | None = None  # "progressive", "top first", "bottom first", "top coded first", ...
     dolby_vision: int | None = None  # the Dolby Vision profile (5, 7, 8) when the stream carries one
+    # Sound: the channel layout as ffmpeg names it ("stereo", "5.1(side)"). Dispositions: the track
+    # the file marks to be chosen first (default), and subtitles meant to be shown always (forced:
+    # the foreign-language lines of a film). Rows probed by older versions lack them: None/False.
+    channels: str | None = None
+    default: bool = False
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,9 @@ class MediaInfo:
 
     @classmethod
     def from_json(cls, data: dict) -> MediaInfo:
-        streams = tuple(Stream(**s) for s in data.get("streams", ()))
+        known = {f.name for f in fields(Stream)}
+        # Only the fields this version knows: a row written by a newer version still reads.
+        streams = tuple(Stream(**{k: v for k, v in s.items() if k in known}) for s in data.get("streams", ()))
         return cls(data.get("container"), data.get("duration"), streams)
 
 
@@ -113,6 +124,7 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
         profile = _PROFILE.match(rest)
         tag = _TAG.search(rest)
         size = _SIZE.search(rest) if match.group("kind") == "Video" else None
+        channels = _CHANNELS.search(rest) if match.group("kind") == "Audio" else None
         language = match.group("lang")
         picture = _picture(rest) if match.group("kind") == "Video" else {}
         dolby_vision = _DOLBY_VISION.search(block) if match.group("kind") == "Video" else None
@@ -129,6 +141,9 @@ def parse_ffmpeg_output(text: str) -> MediaInfo:
                 height=int(size.group(2)) if size else None,
                 dolby_vision=int(dolby_vision.group(1)) if dolby_vision else None,
                 **picture,
+                channels=channels.group(1).strip() if channels else None,
+                default="(default)" in rest,
+                forced="(forced)" in rest,
             )
         )
     return MediaInfo(

@@ -64,8 +64,34 @@ def reaches_the_end(position: float, duration: float | None) -> bool:
     return position >= max(duration - END_MARGIN, duration * END_SHARE)
 
 
-def record(folder_id: int, path: str, position: float, duration: float | None, ended: bool) -> WatchProgress:
-    """Save a position; played to the end (or nearly) means watched, and the next start is from 0."""
+# The longest subtitle choice kept ("s:" and a file name: 255 bytes on every common file system).
+MAX_SUBTITLE_CHOICE = 300
+
+
+def tracks_problem(audio: object, subtitles: object) -> str | None:
+    """Why a reported track choice cannot be kept ('"audio" must be ...'), or None."""
+    bad_audio = isinstance(audio, bool) or not isinstance(audio, int) or not 0 <= audio < 100_000
+    if audio is not None and bad_audio:
+        return '"audio" must be a stream number'
+    if subtitles is not None and (not isinstance(subtitles, str) or len(subtitles) > MAX_SUBTITLE_CHOICE):
+        return f'"subtitles" must be a track name of at most {MAX_SUBTITLE_CHOICE} characters'
+    return None
+
+
+def record(
+    folder_id: int,
+    path: str,
+    position: float,
+    duration: float | None,
+    ended: bool,
+    *,
+    audio: int | None = None,
+    subtitles: str | None = None,
+) -> WatchProgress:
+    """Save a position; played to the end (or nearly) means watched, and the next start is from 0.
+
+    `audio` and `subtitles`, when given, are the tracks chosen (see WatchProgress); None keeps
+    what was kept before."""
     finished = ended or reaches_the_end(position, duration)
     progress, _ = WatchProgress.objects.get_or_create(
         folder_id=folder_id, path=path, defaults={"updated": timezone.now()}
@@ -73,6 +99,10 @@ def record(folder_id: int, path: str, position: float, duration: float | None, e
     progress.position = 0.0 if finished else max(0.0, position)
     progress.duration = duration if duration and duration > 0 else progress.duration
     progress.watched = progress.watched or finished
+    if audio is not None:
+        progress.audio = audio
+    if subtitles is not None:
+        progress.subtitles = subtitles
     progress.updated = timezone.now()
     progress.save()
     return progress
@@ -84,6 +114,12 @@ def resume_position(progress: WatchProgress | None, duration: float | None) -> f
     if progress is None or position_problem(progress.position, duration) or progress.position < START_MARGIN:
         return 0.0
     return float(progress.position)
+
+
+def chosen_tracks(folder_id: int, path: str) -> dict:
+    """The tracks chosen last time for this file: {"audio": stream index or None, "subtitles": ""|...}."""
+    row = WatchProgress.objects.filter(folder_id=folder_id, path=path).values("audio", "subtitles").first()
+    return row or {"audio": None, "subtitles": ""}
 
 
 def clock(seconds: float | None) -> str:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 from server import network
 from server.errors import error_response
 from server.ffmpeg import ffmpeg_available
-from server.library import catalog
+from server.library import catalog, progress
 from server.library.describe import thumbnail_lost
 from server.library.folders import Share
 from server.library.paths import NotShared, resolve_dir, resolve_media
@@ -127,6 +127,7 @@ def watch(request: HttpRequest, folder_id: int, relpath: str) -> HttpResponse:
         "folder_id": share.id,
         "mime": item.mime,
         "resume": item.position,
+        "tracks": progress.chosen_tracks(share.id, relpath),
         "previous_url": before.watch_url if before else None,
         "next_url": after.watch_url if after else None,
         "next_title": after.title if after else None,

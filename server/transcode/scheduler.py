@@ -35,10 +35,11 @@ from typing import IO
 
 import psutil
 
+from server.transcode.burn import conversion_command
 from server.transcode.cutter import Cutter, Outcome
 from server.transcode.media import MediaError, require_ffmpeg
 from server.transcode.picture import ffmpeg_filters
-from server.transcode.segments import Rendition, ffmpeg_command
+from server.transcode.segments import Rendition
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +332,9 @@ class Scheduler:
         stderr = open(log_path, "wb")  # noqa: SIM115 - closed when the worker ends
         try:
             process = subprocess.Popen(
-                ffmpeg_command(binary, conversion.rendition, first=number, filters=self._filters_of(binary)),
+                conversion_command(
+                    binary, conversion.rendition, first=number, filters=self._filters_of(binary)
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

@@ -25,7 +25,8 @@ from server.library.probe import MediaInfo
 from server.runtime import runtime_of
 from server.streaming.responses import file_response
 from server.transcode import media
-from server.transcode.plan import BrowserCaps, browser_family, plan_playback
+from server.transcode.burn import BurnedRendition, styled_track
+from server.transcode.plan import BrowserCaps, browser_family
 from server.transcode.scheduler import (
     REMUX_COST,
     NoRoom,
@@ -35,6 +36,14 @@ from server.transcode.scheduler import (
     no_room_message,
 )
 from server.transcode.segments import Rendition, fixed_boundaries, keyframe_boundaries, playlist
+from server.transcode.tracks import (
+    STYLED_CODECS,
+    BadChoice,
+    TrackChoice,
+    audio_choices,
+    plan_for_choice,
+    subtitle_choices,
+)
 
 ANSWERS = ("file", "video", "hls")
 # Seconds a player is told to wait before asking again: a viewer stopping frees a conversion within
@@ -125,17 +134,11 @@ def _cost(kind: str, info: MediaInfo) -> float:
 
 
 def _subtitles(folder_id: int, relpath: str, info: MediaInfo) -> list[dict]:
-    tracks = []
-    for number in media.text_subtitles(info):
-        stream = info.subtitles[number]
-        tracks.append(
-            {
-                "label": stream.title or stream.language or f"Subtitles {number + 1}",
-                "language": stream.language,
-                "url": reverse("hls-subtitle", args=[folder_id, relpath, number]),
-            }
-        )
-    return tracks
+    return subtitle_choices(info, lambda number: reverse("hls-subtitle", args=[folder_id, relpath, number]))
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
 
 
 @require_safe
@@ -155,6 +158,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         "duration": None,
         "direct_url": reverse("media", args=[folder_id, relpath]),
         "types": {"file": None, "video": None},
+        "audio": [],
         "subtitles": [],
         "problem": None,
     }
@@ -168,6 +172,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
     if info is not None:
         body["duration"] = info.duration
         body["types"] = {"file": codecs.file_type(info, path), "video": codecs.copied_video_type(info)}
+        body["audio"] = audio_choices(info)
         body["subtitles"] = _subtitles(folder_id, relpath, info)
     if all(name in request.GET for name in ANSWERS):
         family = browser_family(request.headers.get("User-Agent", ""))
@@ -175,10 +180,15 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         if info is None:
             body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
         else:
-            plan = plan_playback(info, caps)
+            try:
+                choice = TrackChoice.from_query(request.GET, info)
+            except BadChoice as exc:
+                return _error(str(exc), 400)
+            plan = plan_for_choice(info, caps, choice)
             body["plan"] = {"kind": plan.kind, "reason": plan.reason, "url": body["direct_url"], "busy": None}
             if plan.converted:
-                body["plan"]["url"] = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
+                playlist_url = reverse("hls-playlist", args=[folder_id, relpath, plan.kind])
+                body["plan"]["url"] = _with_query(playlist_url, choice.query())
                 body["plan"]["busy"] = _busy(runtime_of(request).scheduler, plan.kind, info)
                 with contextlib.suppress(media.MediaError):
                     # Start reading where the file can be cut now: the playlist comes next.
@@ -200,33 +210,52 @@ class _Conversion:
     key: str  # the file's version and the way: names its segments in the cache
     rendition: Rendition
     cost: float
+    query: str = ""  # the track choice, for the segment URLs (TrackChoice.query)
 
 
 def _conversion(request: HttpRequest, folder_id: str, relpath: str, kind: str) -> _Conversion:
+    """The conversion a playlist or segment URL names: the file, the way, and the viewer's tracks
+    (`audio=`, `burn=` in its query; see server.transcode.tracks)."""
     path = _shared_file(request, folder_id, relpath)
     info = _media_info(folder_id, relpath, path)
     if not _convertible(info, kind):
         raise Http404("This file is not converted this way.")
+    try:
+        choice = TrackChoice.from_query(request.GET, info)
+    except BadChoice as exc:
+        raise Http404(str(exc)) from exc
+    if choice.burn is not None and (kind != "transcode" or info.video is None):
+        raise Http404("Subtitles are drawn into the picture by a transcode only.")
     timeline = runtime_of(request).timelines.timeline(path, _timeline_stream(info))
     boundaries = keyframe_boundaries(timeline) if kind == "remux" else fixed_boundaries(timeline)
-    audio = info.audio[0].index if info.audio else None
-    rendition = Rendition(
-        source=path,
-        kind=kind,
-        video_stream=info.video.index if info.video is not None else None,
-        audio_stream=audio,
-        origin=timeline.origin,
-        boundaries=tuple(boundaries),
-        end=timeline.end,
-        keyframes=timeline.keyframes,
-        indexed=timeline.indexed,
-        video=info.video,
-    )
-    # The picture's filters are part of the way: segments made before deinterlacing or tone mapping
-    # existed are not mixed with new ones.
-    way = (media.identity(path), kind, audio, info.video)
+    audio = choice.audio_stream(info)
+    fields = {
+        "source": path,
+        "kind": kind,
+        "video_stream": info.video.index if info.video is not None else None,
+        "audio_stream": audio,
+        "origin": timeline.origin,
+        "boundaries": tuple(boundaries),
+        "end": timeline.end,
+        "keyframes": timeline.keyframes,
+        "indexed": timeline.indexed,
+        "video": info.video,
+    }
+    if choice.burn is None:
+        rendition = Rendition(**fields)
+    else:
+        subtitle = info.subtitles[choice.burn]
+        styled = None
+        if subtitle.codec in STYLED_CODECS:
+            styled = str(styled_track(path, choice.burn, runtime_of(request).subtitle_cache))
+        rendition = BurnedRendition(
+            **fields, subtitle_stream=subtitle.index, subtitle_codec=subtitle.codec, styled_file=styled
+        )
+    # Each track choice is a conversion of its own (its own segments, its own cache folder), and so
+    # is each picture treatment: segments made before deinterlacing or tone mapping are not mixed in.
+    way = (media.identity(path), kind, audio, choice.burn, info.video)
     key = hashlib.sha256(repr(way).encode()).hexdigest()[:24]
-    return _Conversion(key, rendition, _cost(kind, info))
+    return _Conversion(key, rendition, _cost(kind, info), choice.query())
 
 
 def _viewer(request: HttpRequest) -> str:
@@ -246,7 +275,9 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
     base = (
         prefix + escape_uri_path(reverse("hls-segment", args=[folder_id, relpath, kind, 0]))[: -len("0.ts")]
     )
-    text = playlist(list(rendition.boundaries), rendition.end, lambda number: f"{base}{number}.ts")
+    # The segments carry the playlist's track choice: each choice is a conversion of its own.
+    suffix = f"?{conversion.query}" if conversion.query else ""
+    text = playlist(list(rendition.boundaries), rendition.end, lambda number: f"{base}{number}.ts{suffix}")
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
     response["Cache-Control"] = "private, no-store"
     return response
@@ -273,7 +304,7 @@ def hls_segment(
 def hls_subtitle(request: HttpRequest, folder_id: str, relpath: str, number: str) -> HttpResponseBase:
     path = _shared_file(request, folder_id, relpath)
     info = _media_info(folder_id, relpath, path)
-    if int(number) not in media.text_subtitles(info):
+    if int(number) >= len(info.subtitles) or info.subtitles[int(number)].codec not in media.TEXT_SUBTITLES:
         raise Http404("No such subtitle track.")
     vtt = media.subtitle_vtt(path, int(number), runtime_of(request).subtitle_cache)
     file = open(vtt, "rb")  # noqa: SIM115 - file_response owns and closes it

@@ -47,6 +47,8 @@
       body: JSON.stringify({
         folder_id: item.folder_id, path: item.path, position: position,
         duration: isFinite(video.duration) ? video.duration : item.duration, ended: !!ended,
+        // The tracks chosen (tracks.js), chosen again when this file is resumed.
+        ...(video.couchcastTracks ? { audio: video.couchcastTracks.audio, subtitles: video.couchcastTracks.subtitles } : {}),
       }),
     }).then(showSaveProblem).catch(() => { /* offline for a moment: the next save carries the position */ });
   }
@@ -59,6 +61,7 @@
   video.addEventListener("timeupdate", () => { if (!video.paused && Date.now() - lastSaved > SAVE_EVERY_MS) save(false); });
   video.addEventListener("pause", () => { if (!video.ended) save(false); });
   window.addEventListener("pagehide", () => save(false));
+  video.addEventListener("couchcast:tracks", () => { savedPosition = -1; save(false); });
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") save(false); });
 
   /* The end: watched; then the next one in the folder, unless autoplay is off or cancelled. */
@@ -87,17 +90,7 @@
   video.addEventListener("loadedmetadata", applySpeed);
   speed.addEventListener("change", () => { store.set("speed", speed.value); applySpeed(); });
 
-  /* Subtitles: the choice made last time on this device is made again. */
-  const tracks = video.textTracks;
-  const wanted = store.get("subtitles", "off");
-  for (let i = 0; i < tracks.length; i++) {
-    if (wanted !== "off" && tracks[i].label === wanted) { tracks[i].mode = "showing"; break; }
-  }
-  tracks.addEventListener("change", () => {
-    let showing = "off";
-    for (let i = 0; i < tracks.length; i++) if (tracks[i].mode === "showing") showing = tracks[i].label;
-    store.set("subtitles", showing);
-  });
+  /* Subtitles and sound tracks: tracks.js. */
 
   /* Picture-in-picture where the browser has it (iOS offers it in its own controls). */
   const pip = $("pip");

@@ -1,6 +1,9 @@
 /* Couchcast.startPlayback(video, item): play a library file in a <video>, converted when needed.
  *
- * item is {folder: <shared folder id>, path: "<path in that folder>"}. The server says which MIME
+ * item is {folder: <shared folder id>, path: "<path in that folder>", choose: optional function}. When
+ * given, choose(answer) gets the server's first answer (with its `audio` and `subtitles` tracks) and
+ * returns the tracks to play, {audio: <stream index>|null, burn: <subtitle number>|null}: they go into
+ * the plan's query, and so into the playlist's and segments' URLs. The server says which MIME
  * strings describe the file; this asks the browser about them (canPlayType, MediaSource), sends the
  * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
  * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
@@ -77,8 +80,9 @@
       track.kind = "subtitles";
       track.src = subtitle.url;
       track.label = subtitle.label;
-      if (subtitle.language) track.srclang = subtitle.language;
+      if (subtitle.lang || subtitle.language) track.srclang = subtitle.lang || subtitle.language;
       track.setAttribute("data-couchcast", "");
+      if (subtitle.id) track.setAttribute("data-choice", subtitle.id);
       video.appendChild(track);
     });
   }
@@ -107,6 +111,9 @@
         video: plays(video, info.types.video) ? "1" : "0",
         hls: hls ? "1" : "0",
       };
+      var choice = item.choose ? item.choose(info) : {};
+      if (choice.audio !== null && choice.audio !== undefined) answers.audio = String(choice.audio);
+      if (choice.burn !== null && choice.burn !== undefined) answers.burn = String(choice.burn);
       var query = Object.keys(answers).map(function (name) { return name + "=" + answers[name]; }).join("&");
       var planUrl = base + "&" + query;
       return getJSON(planUrl).then(function (answer) {
@@ -130,8 +137,9 @@
             video.addEventListener("error", function () { explain(video, planUrl); }, { once: true });
           }
         }
-        addSubtitles(video, answer.subtitles);
+        addSubtitles(video, answer.subtitles.filter(function (subtitle) { return subtitle.url; }));
         video.dataset.playback = plan.kind;
+        video.dataset.source = plan.url;
         return answer;
       });
     });
@@ -151,7 +159,10 @@
         video.currentTime = Math.min(startAt, Math.max(0, (video.duration || startAt) - 1));
       }, { once: true });
     }
-    startPlayback(video, { folder: item.folder_id, path: item.path }).catch(function () {
+    var playing = { folder: item.folder_id, path: item.path, choose: window.Couchcast.chooseTracks };
+    var started = startPlayback(video, playing);
+    video.dispatchEvent(new CustomEvent("couchcast:starting", { detail: started }));
+    started.catch(function () {
       if (directSource) directSource(video, item, 0);
       else video.src = item.stream_url;
     });
