@@ -119,7 +119,8 @@ def make_corpus(folder: Path) -> dict[str, Path]:
            "-c:a", "libmp3lame", str(add("anamorphic.avi")))  # fmt: skip
     ffmpeg(*_picture(size="8x6"), "-c:v", "libx264", "-colorspace", "bt709", str(add("tiny.mkv")))
     # Sound and subtitle tracks: English AC-3 5.1 (default), French AAC stereo, commentary with a
-    # title; ASS, SRT (forced), VobSub; metadata with a line break and Matroska's undetermined language.
+    # title; ASS, SRT (forced), VobSub; titles with a line break and control characters, and
+    # Matroska's undetermined language.
     (folder / "sign.ass").write_text(SIGN_ASS)
     (folder / "words.srt").write_text(SRT)
     vobsub_track(folder / "vobsub.mkv", [(0.0, 1.0, "PICTURE")], 320, 180)
@@ -132,7 +133,8 @@ def make_corpus(folder: Path) -> dict[str, Path]:
            "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fre",
            "-metadata:s:a:2", "language=und", "-metadata:s:a:2", "title=Director's\ncommentary",
            "-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=ger",
-           "-metadata:s:s:2", "language=spa", "-metadata:s:s:1", "title=Signs & songs",
+           "-metadata:s:s:2", "language=spa",
+           "-metadata:s:s:2", "title=\tPic\x01ture\rtrack\x0bX ", "-metadata:s:s:1", "title=Signs & songs",
            "-disposition:a:0", "default", "-disposition:a:1", "0", "-disposition:a:2", "comment",
            "-disposition:s:0", "0", "-disposition:s:1", "default+forced", "-disposition:s:2", "0",
            str(add("tracks.mkv")))  # fmt: skip

@@ -82,6 +82,8 @@ _FFMPEG_STREAM = re.compile(
 )
 _FFMPEG_TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
 _KINDS = frozenset({"video", "audio", "subtitle"})
+# What av_log prints as "?": control characters other than backspace, tab and line breaks.
+_CONTROL = re.compile(r"[\x00-\x07\x0e-\x1f]")
 
 
 class ProbeError(Exception):
@@ -242,10 +244,11 @@ def _language(metadata: dict[str, str]) -> str | None:
 def _title(value: str | None) -> str | None:
     """The title's first line, as `ffmpeg -i` printed it and earlier versions stored it: a carriage
     return printed as a space, backspace and form/vertical feeds dropped, runs between them cut at 255
-    characters, surrounding blanks stripped."""
+    characters, other control characters printed as "?" (av_log's own sanitising), surrounding
+    blanks stripped."""
     if value is None:
         return None
-    line = value.split("\n", 1)[0]
+    line = _CONTROL.sub("?", value.split("\n", 1)[0])
     pieces = re.split(r"([\b\v\f\r])", line)
     printed = "".join(
         " " if piece == "\r" else "" if piece in ("\b", "\v", "\f") else piece[:255] for piece in pieces
