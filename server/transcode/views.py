@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
-from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
 from server.access import links
@@ -272,9 +271,9 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
     rendition = conversion.rendition
     access_key = runtime_of(request).access_key
     prefix = links.LINK_PREFIX + links.token(access_key, int(folder_id), relpath, links.new_viewer())
-    base = (
-        prefix + escape_uri_path(reverse("hls-segment", args=[folder_id, relpath, kind, 0]))[: -len("0.ts")]
-    )
+    # reverse() already percent-encodes the path: encoding it again turned "My Film.mkv" into
+    # "My%2520Film.mkv", a file the link does not open (401 for every segment).
+    base = prefix + reverse("hls-segment", args=[folder_id, relpath, kind, 0])[: -len("0.ts")]
     # The segments carry the playlist's track choice: each choice is a conversion of its own.
     suffix = f"?{conversion.query}" if conversion.query else ""
     text = playlist(list(rendition.boundaries), rendition.end, lambda number: f"{base}{number}.ts{suffix}")
