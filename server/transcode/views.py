@@ -25,6 +25,7 @@ from server.runtime import runtime_of
 from server.streaming.responses import file_response
 from server.transcode import media
 from server.transcode.burn import BurnedRendition, styled_track
+from server.transcode.open_in import open_in_links
 from server.transcode.plan import BrowserCaps, browser_family
 from server.transcode.scheduler import (
     REMUX_COST,
@@ -178,6 +179,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         caps = BrowserCaps(*(request.GET[name] == "1" for name in ANSWERS), family=family)
         if info is None:
             body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
+            body["open_in"] = open_in_links(request, folder_id, relpath, path, None, None, TrackChoice())
         else:
             try:
                 choice = TrackChoice.from_query(request.GET, info)
@@ -192,6 +194,8 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
                 with contextlib.suppress(media.MediaError):
                     # Start reading where the file can be cut now: the playlist comes next.
                     runtime_of(request).timelines.timeline(path, _timeline_stream(info), wait=0)
+            # The same film for VLC and cast receivers: signed links, with the viewer's tracks.
+            body["open_in"] = open_in_links(request, folder_id, relpath, path, info, plan, choice)
     return JsonResponse(body)
 
 

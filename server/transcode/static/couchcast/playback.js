@@ -7,7 +7,8 @@
  * strings describe the file; this asks the browser about them (canPlayType, MediaSource), sends the
  * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
  * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
- * Returns a promise of the server's answer ({plan: {kind, reason, url, busy}, subtitles, problem, ...}).
+ * Returns a promise of the server's answer ({plan: {kind, reason, url, busy}, subtitles, problem,
+ * open_in, ...}), also given to the video as a "couchcast:plan" event's detail.
  * When the computer has no room for another conversion (plan.busy), or a converted stream fails,
  * the video gets a "couchcast:problem" event whose detail is the server's words for the viewer.
  * It also takes over Couchcast.setSource, the player page's one hook for choosing a source.
@@ -118,6 +119,8 @@
       var planUrl = base + "&" + query;
       return getJSON(planUrl).then(function (answer) {
         var plan = answer.plan;
+        // Every plan, the first and each track switch's: the page's other players (open_in.js) follow it.
+        video.dispatchEvent(new CustomEvent("couchcast:plan", { detail: answer }));
         if (plan.busy) {
           video.dataset.playback = "busy";
           tell(video, plan.busy);
