@@ -178,5 +178,7 @@
     if (vlcLink) { vlcLink.href = vlcHref(0); vlcLink.hidden = false; }
     if (copyButton) copyButton.hidden = false;
     castAvailable(castButton.dataset.available === "1");
+    // A track switched while a TV plays: the TV gets the new stream's link, not the cookie's URL.
+    if (remote && video.remote.state !== "disconnected") switchForCast();
   });
 })();

@@ -101,6 +101,12 @@
     }).catch(function (error) { tell(video, error.message); });
   }
 
+  // Every plan, the first and each track switch's, once the video has its source: the page's other
+  // players (open_in.js: VLC, a TV) follow it.
+  function planned(video, answer) {
+    video.dispatchEvent(new CustomEvent("couchcast:plan", { detail: answer }));
+  }
+
   function startPlayback(video, item) {
     var base = "/api/playback/" + encodeURIComponent(item.folder) + "?path=" + encodeURIComponent(item.path);
     detach(video);
@@ -119,11 +125,10 @@
       var planUrl = base + "&" + query;
       return getJSON(planUrl).then(function (answer) {
         var plan = answer.plan;
-        // Every plan, the first and each track switch's: the page's other players (open_in.js) follow it.
-        video.dispatchEvent(new CustomEvent("couchcast:plan", { detail: answer }));
         if (plan.busy) {
           video.dataset.playback = "busy";
           tell(video, plan.busy);
+          planned(video, answer);
           return answer;
         }
         if (plan.kind !== "direct" && hls === "hls.js") {
@@ -143,6 +148,7 @@
         addSubtitles(video, answer.subtitles.filter(function (subtitle) { return subtitle.url; }));
         video.dataset.playback = plan.kind;
         video.dataset.source = plan.url;
+        planned(video, answer);
         return answer;
       });
     });
