@@ -233,9 +233,14 @@ FAKE_REMOTE = """
   } });
 })();
 """
+NO_REMOTE = "delete HTMLMediaElement.prototype.remote;"
+# Remote Playback present but unable to watch for receivers (it says so): AirPlay's event is used.
+REMOTE_CANNOT_WATCH = """
+RemotePlayback.prototype.watchAvailability = () =>
+  Promise.reject(new DOMException('cannot watch here', 'NotSupportedError'));
+"""
 FAKE_AIRPLAY = """
 (() => {
-  delete HTMLMediaElement.prototype.remote;
   window.WebKitPlaybackTargetAvailabilityEvent = class extends Event {};
   HTMLMediaElement.prototype.webkitShowPlaybackTargetPicker = function () {
     window.promptedWith = this.currentSrc;
@@ -249,13 +254,21 @@ FAKE_AIRPLAY = """
 """
 
 
-@pytest.mark.parametrize("api", ["remote", "airplay"])
+CAST_APIS = {
+    "remote": [FAKE_REMOTE],
+    "airplay": [NO_REMOTE, FAKE_AIRPLAY],
+    "remote-cannot-watch-airplay": [REMOTE_CANNOT_WATCH, FAKE_AIRPLAY],
+}
+
+
+@pytest.mark.parametrize("api", sorted(CAST_APIS))
 def test_play_on_tv_sends_the_receiver_a_signed_link_to_the_file(chromium, open_server, library, api):
     """With a receiver there, "Play on TV" shows; tapping it switches the video to the signed link for
     a TV (the MP4 itself), at the same moment, before the picker opens: the receiver gets a URL that
     works with no cookie."""
     context = keyed_context(chromium, open_server, **PHONE, user_agent=ANDROID)
-    context.add_init_script(FAKE_REMOTE if api == "remote" else FAKE_AIRPLAY)
+    for script in CAST_APIS[api]:
+        context.add_init_script(script)
     page = context.new_page()
     page.goto(watch_url(open_server, FILM))
     cast = page.locator("#cast")

@@ -10,7 +10,8 @@
  *
  * Cast: the Remote Playback API (Chromium on Android: Chromecast; Safari: AirPlay) sends a receiver
  * the URL of the <video>'s own source, so the source is first switched to `cast_url` (same moment,
- * same playing state), then the picker is opened. Safari without it has webkitShowPlaybackTargetPicker.
+ * same playing state), then the picker is opened. Safari without it (or where it cannot watch for
+ * receivers) has webkitShowPlaybackTargetPicker.
  * The button shows only while the browser says a receiver is there.
  */
 "use strict";
@@ -116,16 +117,28 @@
 
   /* Play on TV. */
   const remote = "remote" in HTMLMediaElement.prototype && video.remote && !video.disableRemotePlayback;
-  const airplay = !remote && typeof video.webkitShowPlaybackTargetPicker === "function"
+  const airplay = typeof video.webkitShowPlaybackTargetPicker === "function"
     && "WebKitPlaybackTargetAvailabilityEvent" in window;
+  let picker = null;  // "remote" or "airplay": how the receiver is chosen
   function castAvailable(available) {
     castButton.hidden = !available || !links;
     castButton.dataset.available = available ? "1" : "0";
     showBar();
   }
+  function watchAirPlay() {
+    picker = "airplay";
+    video.addEventListener("webkitplaybacktargetavailabilitychanged", (event) => {
+      castAvailable(event.availability === "available");
+    });
+  }
   if (remote) {
-    // Rejected where the browser cannot watch for receivers (NotSupportedError): no button then.
-    video.remote.watchAvailability(castAvailable).catch(() => castAvailable(false));
+    picker = "remote";
+    // Rejected where the browser cannot watch for receivers (NotSupportedError): Safari's own AirPlay
+    // event then, else no button.
+    video.remote.watchAvailability(castAvailable).catch(() => {
+      castAvailable(false);
+      if (airplay) watchAirPlay();
+    });
     const connected = () => {
       const on = video.remote.state !== "disconnected";
       castButton.classList.toggle("active", on);
@@ -135,9 +148,7 @@
     video.remote.addEventListener("connect", connected);
     video.remote.addEventListener("disconnect", connected);
   } else if (airplay) {
-    video.addEventListener("webkitplaybacktargetavailabilitychanged", (event) => {
-      castAvailable(event.availability === "available");
-    });
+    watchAirPlay();
   }
 
   // The receiver is sent the <video>'s source: it must be the signed cast URL. A stream fed by a
@@ -164,7 +175,7 @@
   castButton.addEventListener("click", () => {
     if (!links) return;
     say("");
-    switchForCast().then(() => (remote ? video.remote.prompt() : video.webkitShowPlaybackTargetPicker()))
+    switchForCast().then(() => (picker === "remote" ? video.remote.prompt() : video.webkitShowPlaybackTargetPicker()))
       .catch((error) => {
         if (error && error.name === "NotAllowedError") return;  // the picker was closed: nothing chosen
         if (error && error.name === "InvalidAccessError") say("Tap Play on TV again to choose a TV.");
@@ -179,6 +190,6 @@
     if (copyButton) copyButton.hidden = false;
     castAvailable(castButton.dataset.available === "1");
     // A track switched while a TV plays: the TV gets the new stream's link, not the cookie's URL.
-    if (remote && video.remote.state !== "disconnected") switchForCast();
+    if (picker === "remote" && video.remote.state !== "disconnected") switchForCast();
   });
 })();
