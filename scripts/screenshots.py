@@ -52,6 +52,9 @@ PHONE = {
     "has_touch": True,
     "is_mobile": True,
     "device_scale_factor": 2,
+    # An Android phone's Chrome: the player offers what such a phone can do (Open in VLC).
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
 }
 
 
@@ -128,9 +131,15 @@ def main() -> None:
                 page.goto(f"{live.url}/", wait_until="networkidle")
                 save_small(page.screenshot(), "phone-library.png", 585)
                 page.goto(f"{live.url}/watch/1/Films/The.Long.Road.Home.2019.720p.BluRay.mp4")
+                # Subtitles chosen the way a viewer chooses them: the "Sound & subtitles" sheet.
+                page.click("#tracks")
+                page.wait_for_timeout(400)
+                save_small(page.screenshot(), "phone-tracks.png", 585)
+                page.locator("#tracks-sheet input[type=radio]").last.check()
+                page.click("#tracks-done")
                 page.evaluate(
                     "() => { const v = document.getElementById('video'); v.muted = true;"
-                    " v.textTracks[0].mode = 'showing'; v.currentTime = 11; v.play(); }"
+                    " v.currentTime = 11; v.play(); }"
                 )
                 wait_until(
                     page, "() => (document.getElementById('video').textTracks[0].activeCues || []).length > 0"
