@@ -9,24 +9,29 @@ before and after a seek: a frozen picture is a number that falls behind the cloc
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import socket
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import av
 import pytest
 
-from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import playlist_uris, wait_for
+from tests.browsers import (
+    FRAME,
+    PLAYING_PAST,
+    VIDEO,
+    Browser,
+    assert_picture_shows_the_clock,
+    hls_js_shift,
+    open_player,
+    picture_and_clock,
+    seek_and_watch,
+)
+from tests.films import make_film
 from tests.inprocess import start_in_process
 
-FRAME = float(1 / FRAME_RATE)
-VIDEO = "#video"
 SECONDS = 60  # several GOPs of 2-10 s on either side of the seek
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 PREFS = {
@@ -41,13 +46,10 @@ PREFS = {
     "app.update.disabledForTesting": True,
     "browser.aboutwelcome.enabled": False,
 }
-PLAYING_PAST = """const video = document.querySelector('#video');
-if (video.error) throw new Error('playback failed: ' + video.error.message);
-return !video.seeking && !video.paused && video.currentTime > arguments[0];"""
 
 
-class Firefox:
-    """One Firefox and its Marionette session: navigate, run a script, wait for one to be true."""
+class Firefox(Browser):
+    """Firefox through Marionette."""
 
     def __init__(self, client) -> None:
         self.client = client
@@ -55,19 +57,12 @@ class Firefox:
     def go(self, url: str) -> None:
         self.client.navigate(url)
 
-    def run(self, script: str, *args):
-        """The script's return value; a returned promise is awaited (WebDriver's Execute Script).
-        In the page's own scope, so it sees what the page's scripts see."""
-        return self.client.execute_script(script, script_args=list(args), sandbox=None, script_timeout=30_000)
+    def url(self) -> str:
+        return self.client.get_url()
 
-    def wait(self, script: str, *args, timeout: float = 30):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.run(script, *args)
-            if value:
-                return value
-            assert time.monotonic() < deadline, f"not true in {timeout} s: {script}"
-            time.sleep(0.2)
+    def run(self, script: str, *args):
+        # In the page's own scope (no sandbox), so it sees what the page's scripts see.
+        return self.client.execute_script(script, script_args=list(args), sandbox=None, script_timeout=30_000)
 
 
 def _free_port() -> int:
@@ -128,84 +123,11 @@ def films(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def keyed(firefox, films, tmp_path_factory):
-    """A server for the films, and Firefox holding its key as a cookie (the server sets it for `?key=`
-    and redirects to the page without it, as for a phone that scanned the pairing code)."""
+    """A server for the films, and Firefox holding its key as a cookie."""
     server = start_in_process([films], tmp_path_factory.mktemp("home"))
-    firefox.go(f"{server.url}/?key={server.key}")
-    assert "key=" not in firefox.client.get_url()
+    firefox.give_key(server)
     yield server
     server.stop()
-
-
-def open_player(firefox: Firefox, server, name: str) -> dict:
-    """The film's player page, started and muted; the plan the page got and how it plays it."""
-    folder = json.loads(server.request("/api/folders").body)["folders"][0]["id"]
-    firefox.go(f"{server.url}/watch/{folder}/{name}?autoplay=1")
-    firefox.wait(f"return document.querySelector('{VIDEO}').dataset.playback", timeout=30)
-    firefox.run(f"const v = document.querySelector('{VIDEO}'); v.muted = true; v.play();")
-    return firefox.run(
-        f"""const v = document.querySelector('{VIDEO}');
-        return {{kind: v.dataset.playback, source: v.dataset.source, src: v.src,
-                 hlsJs: Boolean(v.couchcastHls)}};"""
-    )
-
-
-def picture_and_clock(firefox: Firefox) -> dict | None:
-    """The number in the next picture shown and that picture's media time (at normal speed), or None
-    when no new picture comes in 5 s: a frozen picture is one the video never replaces."""
-    return firefox.run(
-        f"""return Promise.race([
-          ({READ_FRAME_JS})(arguments[0]),
-          new Promise((resolve) => setTimeout(() => resolve(null), 5000)),
-        ]);""",
-        VIDEO,
-    )
-
-
-def hls_js_shift(server, playlist_url: str) -> float:
-    """How far hls.js puts the media clock ahead of the film's own time, in seconds.
-
-    hls.js starts its clock at the lowest decode time of the first segment it loads, sound or video
-    (mp4-remuxer: "Bind initPTS to the lowest DTS across tracks to prevent negative timestamps").
-    A copied H.264 with B-frames decodes its first picture before showing it: the clock then runs
-    ahead of the film by that delay (2 frames for x264's default B-pyramid), the sound along with
-    the picture, so they stay together. A transcode has no B-frames: no shift. Read from the first
-    segment, fetched as another viewer would (its own playlist, so the page's process is left alone).
-    """
-    first = playlist_uris(server.request(playlist_url).body)[0]
-    segment = wait_for(lambda: (response := server.request(first)).status == 200 and response.body)
-    with av.open(io.BytesIO(segment), format="mpegts") as container:
-        starts, shown = [], None
-        for stream in container.streams:
-            packet = next(p for p in container.demux(stream) if p.dts is not None)
-            starts.append(float(packet.dts * packet.time_base))
-            if stream.type == "video":
-                shown = float(packet.pts * packet.time_base)
-            container.seek(0)
-    return shown - min(starts)
-
-
-def assert_picture_shows_the_clock(firefox: Firefox, shift: float = 0.0) -> float:
-    """The number in the picture is the moment the clock says (less `shift`), within a frame; the clock."""
-    shown = picture_and_clock(firefox)
-    clock = firefox.run(f"return document.querySelector('{VIDEO}').currentTime;")
-    assert shown is not None, f"no new picture in 5 s while the clock went on to {clock} s: the picture froze"
-    assert frame_time(shown["number"]) + shift == pytest.approx(shown["mediaTime"], abs=FRAME * 1.01), shown
-    return shown["mediaTime"]
-
-
-def seek_and_watch(firefox: Firefox, target: float, shift: float = 0.0) -> None:
-    """After a seek the picture shows the moment asked for, and goes on with the clock: two readings
-    seconds apart that each match the clock, the second later (a frozen picture fails both)."""
-    firefox.wait(PLAYING_PAST, 0.5, timeout=60)
-    assert_picture_shows_the_clock(firefox, shift)
-    firefox.run(f"document.querySelector('{VIDEO}').currentTime = arguments[0];", target)
-    firefox.wait(PLAYING_PAST, target, timeout=60)
-    first = assert_picture_shows_the_clock(firefox, shift)
-    assert target <= first <= target + 1.5
-    firefox.wait(PLAYING_PAST, first + 3, timeout=30)
-    later = assert_picture_shows_the_clock(firefox, shift)
-    assert later >= first + 3
 
 
 def test_firefox_freezes_on_an_open_gop_hevc_matroska_film_played_as_it_is(firefox, keyed):
