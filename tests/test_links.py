@@ -23,6 +23,7 @@ def shared(tmp_path_factory):
     gop = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50"]
     make_video(root / "film.mkv", 6, video=gop, audio=["-c:a", "ac3"])
     make_video(root / "other.mkv", 6, video=gop, audio=["-c:a", "ac3"])
+    make_video(root / "My Film #1.mkv", 4, video=gop, audio=["-c:a", "ac3"])
     return root
 
 
@@ -58,6 +59,13 @@ def test_a_segment_link_works_with_no_cookie_and_no_header(links_server):
     body = response.body
     assert len(body) >= TS_PACKET and len(body) % TS_PACKET == 0
     assert all(body[offset] == 0x47 for offset in range(0, len(body), TS_PACKET))
+
+
+def test_segment_links_of_a_name_with_spaces_and_signs_open_it(links_server):
+    """Film names have spaces (and #, ?): the playlist's segment URLs are encoded once, and open."""
+    uri = first_segment(links_server, "/hls/1/My%20Film%20%231.mkv/remux.m3u8")
+    assert "/hls/1/My%20Film%20%231.mkv/remux-0.ts" in uri
+    assert anonymous(links_server, uri).status == 200
 
 
 @pytest.mark.parametrize(

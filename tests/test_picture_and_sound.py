@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from server.ffmpeg import ffmpeg_binary
-from server.library.probe import parse_ffmpeg_output
+from server.library.probe import probe
 from server.transcode.picture import ffmpeg_filters
 from server.transcode.segments import Rendition, ffmpeg_command
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
@@ -139,10 +139,7 @@ def first_segment(server, name: str, kind: str, tmp_path: Path) -> Path:
 
 
 def probed_video(path: Path):
-    text = subprocess.run(
-        [ffmpeg_binary(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
-    ).stderr
-    return parse_ffmpeg_output(text).video
+    return probe(str(path)).video
 
 
 def assert_looks_like_sdr(converted: Path, sdr: Path) -> None:

@@ -1,9 +1,10 @@
 """The probe reads colours and field order; a transcode deinterlaces and tone-maps from them."""
-# ruff: noqa: E501 - lines of ffmpeg output, as ffmpeg prints them
 
 from __future__ import annotations
 
-from server.library.probe import Stream, parse_ffmpeg_output
+import pytest
+
+from server.library.probe import Stream, probe
 from server.transcode.picture import (
     deinterlace_filter,
     dynamic_range,
@@ -13,29 +14,23 @@ from server.transcode.picture import (
     tonemap_filter,
 )
 from server.transcode.segments import Rendition, ffmpeg_command
+from tests.probe_corpus import DOVI_PROFILE_8_HLG, make_corpus, with_dolby_vision
 
-# As ffmpeg 9 prints them (ffmpeg 5.1 prints the same attributes).
-HDR10 = """Input #0, matroska,webm, from 'hdr.mkv':
-  Duration: 00:00:02.00, start: 0.000000, bitrate: 100 kb/s
-  Stream #0:0: Video: hevc (Main 10), yuv420p10le(tv, bt2020nc/bt2020/smpte2084, progressive), 320x180 [SAR 1:1 DAR 16:9], 24 fps, 24 tbr, 1k tbn
-"""
-DOLBY_VISION = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'IMG_0420.MOV':
-  Duration: 00:00:12.34, start: 0.000000, bitrate: 9874 kb/s
-  Stream #0:0[0x1](und): Video: hevc (Main 10) (hvc1 / 0x31637668), yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67), 1920x1080, 9800 kb/s, 29.98 fps, 30 tbr, 600 tbn (default)
-    Side data:
-      DOVI configuration record: version: 1.0, profile: 8, level: 4, rpu flag: 1, el flag: 0, bl flag: 1, compatibility id: 4
-  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 160 kb/s (default)
-"""
-INTERLACED = """Input #0, mpegts, from 'tv.ts':
-  Duration: 00:00:02.00, start: 1.440000, bitrate: 2000 kb/s
-  Stream #0:0[0x100]: Video: mpeg2video (Main) ([2][0][0][0] / 0x0002), yuv420p(tv, top first), 720x576 [SAR 16:15 DAR 4:3], 25 fps, 25 tbr, 90k tbn
-  Stream #0:1[0x101]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(tv, bt709, bottom coded first (swapped)), 1920x1080, 25 fps
-"""
 BOTH = frozenset({"zscale", "tonemap", "bwdif", "yadif", "colorspace"})
 
 
-def test_the_probe_reads_hdr10_colours():
-    video = parse_ffmpeg_output(HDR10).video
+@pytest.fixture(scope="module")
+def films(tmp_path_factory):
+    made = make_corpus(tmp_path_factory.mktemp("films"))
+    # Dolby Vision 8.4, as an iPhone records it: an HLG base layer.
+    made["iphone.mp4"] = with_dolby_vision(
+        made["hlg.mp4"], made["hlg.mp4"].with_name("iphone.mp4"), DOVI_PROFILE_8_HLG
+    )
+    return made
+
+
+def test_the_probe_reads_hdr10_colours(films):
+    video = probe(str(films["hdr10.mkv"])).video
     assert (video.color_transfer, video.color_primaries, video.field_order) == (
         "smpte2084",
         "bt2020",
@@ -44,17 +39,26 @@ def test_the_probe_reads_hdr10_colours():
     assert dynamic_range(video) == "smpte2084" and not interlaced(video)
 
 
-def test_dolby_vision_with_an_hlg_base_layer_is_hlg():
-    video = parse_ffmpeg_output(DOLBY_VISION).video
+def test_dolby_vision_with_an_hlg_base_layer_is_hlg(films):
+    video = probe(str(films["iphone.mp4"])).video
     assert video.dolby_vision == 8
     assert dynamic_range(video) == "arib-std-b67"
 
 
-def test_the_probe_reads_the_field_order():
-    mpeg2, h264 = parse_ffmpeg_output(INTERLACED).streams
-    assert (mpeg2.field_order, h264.field_order) == ("top first", "bottom coded first")
-    assert h264.color_transfer == "bt709" and dynamic_range(h264) is None
+def test_dolby_vision_without_a_base_layer_is_tone_mapped_as_pq(films):
+    video = probe(str(films["dolby-vision-5.mp4"])).video
+    assert (video.dolby_vision, video.color_transfer) == (5, None)
+    assert dynamic_range(video) == "smpte2084"
+
+
+def test_the_probe_reads_the_field_order(films):
+    mpeg2, h264 = probe(str(films["tv-mpeg2.ts"])).video, probe(str(films["camcorder.mts"])).video
+    assert (mpeg2.field_order, h264.field_order) == ("top first", "bottom first")
+    assert dynamic_range(h264) is None
     assert interlaced(mpeg2) and interlaced(h264)
+    # Coded as fields, the other one first (AV_FIELD_BT): ffmpeg's "(swapped)" was never stored.
+    assert interlaced(Stream(0, "video", "h264", field_order="bottom coded first"))
+    assert not interlaced(probe(str(films["portrait.mov"])).video)
 
 
 def test_filters_fall_back_to_what_the_build_has():

@@ -1,4 +1,4 @@
-"""Fill in what ffmpeg knows about an indexed file: its streams, duration and thumbnail.
+"""Fill in what is known about an indexed file: its streams and duration (probe) and thumbnail (ffmpeg).
 
 Runs on the scanner's small worker pool, one file at a time per worker, never on a request.
 """
@@ -30,7 +30,7 @@ def thumbnail_lost(folder_id: int, relpath: str, key: str) -> None:
 
 
 def describe(media_id: int, shares: Shares, thumbnails: ThumbnailCache) -> None:
-    """Probe one file and make its thumbnail; a file ffmpeg cannot read is marked failed, not retried."""
+    """Probe one file and make its thumbnail; a file that cannot be probed is marked failed, not retried."""
     try:
         media = MediaFile.objects.get(id=media_id, info=MediaFile.Info.PENDING)
     except MediaFile.DoesNotExist:

@@ -1,53 +1,93 @@
-"""What is inside a media file (container, codecs, duration, streams), read from `ffmpeg -i`.
+"""What is inside a media file (container, codecs, duration, streams), read with PyAV.
 
-imageio-ffmpeg ships no ffprobe, so this parses the stream summary ffmpeg prints for an input.
-The format is stable across ffmpeg 4 to 9 for the fields read here.
+The file is opened in this process with libavformat (PyAV, already used for timelines and cutting):
+about 1 ms a file where running `ffmpeg -i` and reading its text cost about 32 ms, most of it
+starting the process. Values keep the spellings `ffmpeg -i` printed, which earlier versions stored
+in the database and which the rest of Couchcast compares against ("h264", "Main 10", "smpte2084",
+"top first", "5.1(side)"): where PyAV gives numbers or other names, they are mapped here, each
+mapping said where it is made.
+
+Two things PyAV 18 does not expose are read another way, narrowly:
+- a stream's Dolby Vision configuration record (stream side data): see `_dolby_vision`;
+- the codec name and tag of a stream no decoder in PyAV's own libavcodec knows (DVB teletext,
+  ARIB captions, TTML and Blu-ray text subtitles): `ffmpeg -i` is run for those files only
+  (`_codec_names`).
 """
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import stat
 import subprocess
 from dataclasses import asdict, dataclass, field, fields
 
+import av
+import av.error
+
 from server.ffmpeg import ffmpeg_binary
 
+# The longest a probe may wait on the file (a network share that stopped answering): libavformat's
+# reads are interrupted after this many seconds, and so is the `ffmpeg -i` fallback.
 PROBE_TIMEOUT = 30
+# How much of the file libavformat may read to find the streams, and how much of the film's time:
+# its defaults (5 MB, 5 s), said here because they are what keeps a huge bogus file from being read
+# to its end.
+PROBE_SIZE = 5_000_000
+ANALYZE_MICROSECONDS = 5_000_000
+# MPEG-TS: read every program's table, as `ffmpeg -i` does (it sets this for every input); without
+# it libavformat stops at the first program and a recording's other streams could go unseen.
+_FORMAT_OPTIONS = {
+    "probesize": str(PROBE_SIZE),
+    "analyzeduration": str(ANALYZE_MICROSECONDS),
+    "scan_all_pmts": "1",
+}
 
-# No pattern here can run past the end of a line ("[^\S\n]", not "\s"; "[^,\n]", not "[^,]"): it is
-# tried at every line start, and one that runs on to the end of the text makes a text of many lines
-# cost their number squared (40,000 blank lines took 2.6 s). A file's metadata, printed among these
-# lines, can hold any number of them.
-_INPUT = re.compile(r"^Input #0, ([^,\n]+(?:,[^,\n]+)*?), from ", re.MULTILINE)
-# Numbers in ffmpeg's text have at most as many digits as ffmpeg can print there: the longest time
-# it holds (2**63 microseconds) is 2,562,047,788 hours, 10 digits, and libavformat opens at most
-# 1,000 streams by default. A line with more digits is not ffmpeg's: no int() of 5,000 digits
-# (ValueError), no hour count beyond a float (OverflowError).
-_DURATION = re.compile(r"Duration: (\d{1,10}):(\d\d):(\d\d(?:\.\d+)?)")
-_STREAM = re.compile(
-    r"^[^\S\n]*Stream #0:(?P<index>\d{1,6})(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)\n]*)\))?: "
-    r"(?P<kind>Video|Audio|Subtitle): (?P<codec>[\w-]+)(?P<rest>.*)$",
+# libavutil's names for its colour enums (pixfmt.h; av_color_primaries_name and
+# av_color_transfer_name), which PyAV gives as bare numbers. The numbers are part of FFmpeg's ABI
+# and are those of ITU-T H.273. A number FFmpeg has no name for prints as "unknown", as it does.
+_PRIMARIES = {
+    0: "reserved", 1: "bt709", 2: "unknown", 3: "reserved", 4: "bt470m", 5: "bt470bg",
+    6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020", 10: "smpte428", 11: "smpte431",
+    12: "smpte432", 22: "ebu3213",
+}  # fmt: skip
+_TRANSFERS = {
+    0: "reserved", 1: "bt709", 2: "unknown", 3: "reserved", 4: "bt470m", 5: "bt470bg",
+    6: "smpte170m", 7: "smpte240m", 8: "linear", 9: "log100", 10: "log316", 11: "iec61966-2-4",
+    12: "bt1361e", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
+    17: "smpte428", 18: "arib-std-b67",
+}  # fmt: skip
+_UNSPECIFIED = 2  # AVCOL_PRI_UNSPECIFIED, AVCOL_TRC_UNSPECIFIED, AVCOL_SPC_UNSPECIFIED
+# AVFieldOrder (PyAV gives the number) as `ffmpeg -i` words it. TB and BT are printed with
+# " (swapped)" after them, which earlier versions left out of what they stored.
+_FIELD_ORDERS = {
+    1: "progressive",
+    2: "top first",
+    3: "bottom first",
+    4: "top coded first",
+    5: "bottom coded first",
+}
+# The codecs Dolby Vision is carried in: HEVC (profiles 4, 5, 7, 8), H.264 (9), AV1 (10).
+_DOLBY_VISION_CODECS = frozenset({"hevc", "h264", "av1"})
+# In Matroska's track header, the record follows its type: BlockAddIDType (0x41E7, 4 bytes:
+# dvcC, dvvC or dvwC), then BlockAddIDExtraData (0x41ED) and its size.
+_DOLBY_VISION_RECORD = re.compile(rb"\x41\xe7\x84(?:dvcC|dvvC|dvwC)\x41\xed")
+# A stream line of `ffmpeg -i`, for the fallback only: index, codec name and codec tag. No pattern
+# runs past the end of a line, so reading costs time linear in the text (a file's metadata is in it).
+_FFMPEG_STREAM = re.compile(
+    r"^[^\S\n]*Stream #0:(?P<index>\d{1,6})(?:\[0x[0-9a-fA-F]+\])?(?:\([^)\n]*\))?: "
+    r"(?:Video|Audio|Subtitle): (?P<codec>[\w-]+)(?P<rest>.*)$",
     re.MULTILINE,
 )
-_PROFILE = re.compile(r"^ \(([^)/]+)\)")
-_TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
-_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})")
-_TITLE = re.compile(r"^[^\S\n]+title[^\S\n]*: (.*)$", re.MULTILINE)
-# The pixel format and what ffmpeg knows of the picture, as `yuv420p10le(tv, bt2020nc/bt2020/smpte2084,
-# progressive)`: range, colour space/primaries/transfer (one name when all three are the same) and
-# field order ("top first", "bottom coded first (swapped)", ...), each only when known.
-_PICTURE = re.compile(r", [a-z][a-z0-9_]*\((?P<attributes>[^()\n]*(?:\(swapped\)[^()\n]*)?)\)")
-_COLOUR = re.compile(r"^(?P<space>[\w-]+)/(?P<primaries>[\w-]+)/(?P<transfer>[\w-]+)$")
-_RANGES = frozenset({"tv", "pc"})
-_FIELD_ORDERS = ("progressive", "top first", "bottom first", "top coded first", "bottom coded first")
-_DOLBY_VISION = re.compile(r"DOVI configuration record: version: [\d.]{1,10}, profile: (\d{1,3})")
-# "48000 Hz, 5.1(side), fltp": the channel layout is the field after the rate ("stereo", "mono",
-# "5.1(side)", "7.1", "6 channels"). Bounded, like every pattern here.
-_CHANNELS = re.compile(r" Hz, ([^,\n]{1,40})")
+_FFMPEG_TAG = re.compile(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)")
+_KINDS = frozenset({"video", "audio", "subtitle"})
+# What av_log prints as "?": control characters other than backspace, tab and line breaks.
+_CONTROL = re.compile(r"[\x00-\x07\x0e-\x1f]")
 
 
 class ProbeError(Exception):
-    """ffmpeg is missing or could not read the file; the message says which."""
+    """The file could not be read as media; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -103,81 +143,188 @@ class MediaInfo:
         return cls(data.get("container"), data.get("duration"), streams)
 
 
-def parse_ffmpeg_output(text: str) -> MediaInfo:
-    """MediaInfo from the text `ffmpeg -i FILE` prints on stderr."""
-    container_match = _INPUT.search(text)
-    duration_match = _DURATION.search(text)
-    duration = None
-    if duration_match:
-        hours, minutes, seconds = duration_match.groups()
-        duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+def probe(path: str) -> MediaInfo:
+    """Read a file's MediaInfo. Raises ProbeError when it is not a readable media file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ProbeError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    # Opening a FIFO blocks until someone writes to it, inside open(2), where no timeout reaches; a
+    # device could be read forever. Only regular files are media here.
+    if not stat.S_ISREG(mode):
+        raise ProbeError(f"{path} is not a regular file")
+    try:
+        with av.open(
+            path,
+            container_options=_FORMAT_OPTIONS,
+            timeout=PROBE_TIMEOUT,
+            metadata_errors="replace",
+        ) as container:
+            info = _media_info(container, path)
+    except av.error.ExitError as exc:  # the timeout's interruption
+        raise ProbeError(f"reading {path} took longer than {PROBE_TIMEOUT} s") from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        raise ProbeError(f"found no audio or video in {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProbeError(f"found no audio or video in {path}: {exc}") from exc
+    if not info.streams:
+        raise ProbeError(f"found no audio or video in {path}: no audio, video or subtitle stream")
+    return info
+
+
+def _media_info(container: av.container.InputContainer, path: str) -> MediaInfo:
     streams = []
-    matches = list(_STREAM.finditer(text))
-    for number, match in enumerate(matches):
-        rest = match.group("rest")
-        if "(attached pic)" in rest:
-            continue  # cover art, not a video track
-        # A stream's metadata block runs until the next stream line.
-        block_end = matches[number + 1].start() if number + 1 < len(matches) else len(text)
-        block = text[match.end() : block_end]
-        title = _TITLE.search(block)
-        profile = _PROFILE.match(rest)
-        tag = _TAG.search(rest)
-        size = _SIZE.search(rest) if match.group("kind") == "Video" else None
-        channels = _CHANNELS.search(rest) if match.group("kind") == "Audio" else None
-        language = match.group("lang")
-        picture = _picture(rest) if match.group("kind") == "Video" else {}
-        dolby_vision = _DOLBY_VISION.search(block) if match.group("kind") == "Video" else None
-        streams.append(
-            Stream(
-                index=int(match.group("index")),
-                kind=match.group("kind").lower(),
-                codec=match.group("codec"),
-                profile=profile.group(1).strip() if profile else None,
-                tag=tag.group(1) if tag else None,
-                language=None if language in (None, "und") else language,
-                title=title.group(1).strip() if title else None,
-                width=int(size.group(1)) if size else None,
-                height=int(size.group(2)) if size else None,
-                dolby_vision=int(dolby_vision.group(1)) if dolby_vision else None,
-                **picture,
-                channels=channels.group(1).strip() if channels else None,
-                default="(default)" in rest,
-                forced="(forced)" in rest,
-            )
-        )
+    unnamed: list[int] = []
+    for stream in container.streams:
+        if stream.type not in _KINDS or stream.disposition & av.stream.Disposition.attached_pic:
+            continue  # data, attachments (fonts), and cover art: not tracks
+        if stream.codec_context is None:
+            unnamed.append(len(streams))
+        streams.append(_stream(stream))
+    if unnamed:
+        names = _codec_names(path)
+        for position in unnamed:
+            codec, tag = names.get(streams[position].index, ("none", None))
+            streams[position] = Stream(**{**asdict(streams[position]), "codec": codec, "tag": tag})
     return MediaInfo(
-        container=container_match.group(1) if container_match else None,
-        duration=duration,
+        container=container.format.name,
+        duration=_duration(container.duration),
         streams=tuple(streams),
     )
 
 
-def _picture(rest: str) -> dict[str, str]:
-    """color_transfer, color_primaries and field_order from a video stream line, those it names."""
-    found: dict[str, str] = {}
-    match = _PICTURE.search(rest)
-    if match is None:
-        return found
-    for attribute in match.group("attributes").split(", "):
-        attribute = attribute.strip()
-        colour = _COLOUR.match(attribute)
-        if attribute.startswith(_FIELD_ORDERS):
-            found["field_order"] = attribute.removesuffix(" (swapped)")
-        elif colour:
-            found["color_primaries"] = colour.group("primaries")
-            found["color_transfer"] = colour.group("transfer")
-        elif attribute and attribute not in _RANGES and re.fullmatch(r"[\w-]+", attribute):
-            # One name: space, primaries and transfer are all that (bt709, smpte170m, ...).
-            found["color_primaries"] = found["color_transfer"] = attribute
-    return found
+def _duration(microseconds: int | None) -> float | None:
+    """The container's duration as `ffmpeg -i` printed it (and earlier versions stored it): rounded
+    to the nearest hundredth of a second, and summed the way its "HH:MM:SS.cc" was read back."""
+    if microseconds is None or microseconds < 0:
+        return None
+    rounded = microseconds + 5000
+    seconds, micro = divmod(rounded, 1_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return hours * 3600 + minutes * 60 + float(f"{seconds:02d}.{micro * 100 // 1_000_000:02d}")
 
 
-def probe(path: str) -> MediaInfo:
-    """Read a file's MediaInfo with ffmpeg. Raises ProbeError when ffmpeg is missing or fails."""
+def _stream(stream: av.stream.Stream) -> Stream:
+    context = stream.codec_context
+    disposition = stream.disposition
+    values: dict = {
+        "index": stream.index,
+        "kind": stream.type,
+        # The codec's own name (avcodec_get_name), not the decoder's: "mp3" rather than "mp3float",
+        # "av1" rather than "libdav1d", "hdmv_pgs_subtitle" rather than "pgssub".
+        "codec": context.codec.canonical_name if context is not None else "none",
+        "language": _language(stream.metadata),
+        "title": _title(stream.metadata.get("title")),
+        "default": bool(disposition & av.stream.Disposition.default),
+        "forced": bool(disposition & av.stream.Disposition.forced),
+    }
+    if context is None:
+        return Stream(**values)
+    values["profile"] = context.profile
+    values["tag"] = _tag(context)
+    if stream.type == "video":
+        values.update(_picture(context))
+        if values["codec"] in _DOLBY_VISION_CODECS:
+            values["dolby_vision"] = _dolby_vision(stream)
+    elif stream.type == "audio" and context.sample_rate:
+        # `ffmpeg -i` named the layout after the rate ("48000 Hz, 5.1(side)"); without a rate there
+        # was no layout in its line, and earlier versions stored none.
+        values["channels"] = context.layout.name
+    return Stream(**values)
+
+
+def _language(metadata: dict[str, str]) -> str | None:
+    """The stream's language code; "und" (undetermined) is no language. libavformat looks the key
+    up without regard to case, as `ffmpeg -i` did."""
+    language = next((value for key, value in metadata.items() if key.lower() == "language"), None)
+    return None if language in (None, "und") else language
+
+
+def _title(value: str | None) -> str | None:
+    """The title's first line, as `ffmpeg -i` printed it and earlier versions stored it: a carriage
+    return printed as a space, backspace and form/vertical feeds dropped, runs between them cut at 255
+    characters, other control characters printed as "?" (av_log's own sanitising), surrounding
+    blanks stripped."""
+    if value is None:
+        return None
+    line = _CONTROL.sub("?", value.split("\n", 1)[0])
+    pieces = re.split(r"([\b\v\f\r])", line)
+    printed = "".join(
+        " " if piece == "\r" else "" if piece in ("\b", "\v", "\f") else piece[:255] for piece in pieces
+    )
+    return printed.strip() or None
+
+
+def _tag(context: av.codec.context.CodecContext) -> str | None:
+    """The codec tag (avc1, hvc1, mp4a, XVID) when it is four letters, digits or underscores, as
+    earlier versions read it from `ffmpeg -i` ("[27][0][0][0]" for MPEG-TS's numbers was none)."""
+    try:
+        tag = context.codec_tag  # PyAV decodes the four bytes as ASCII: a byte above 127 raises
+    except UnicodeDecodeError:
+        return None
+    return tag if re.fullmatch(r"[A-Za-z0-9_]{4}", tag) else None
+
+
+def _picture(context: av.video.codeccontext.VideoCodecContext) -> dict:
+    """Size, colours and field order of a video stream as `ffmpeg -i` showed them."""
+    values: dict = {}
+    # `ffmpeg -i` showed the size when it was known (a width); earlier versions read it with at least
+    # 2 and at most 5 digits each way, so an 8x6 picture was stored without one.
+    if context.width and 10 <= context.width <= 99999 and 10 <= context.height <= 99999:
+        values["width"], values["height"] = context.width, context.height
+    # The colours were printed when any of matrix, primaries or transfer was known, an unknown one
+    # among them as "unknown": a file tagging only its matrix stored primaries and transfer
+    # "unknown".
+    primaries, transfer = context.color_primaries, context.color_trc
+    if (context.colorspace, primaries, transfer) != (_UNSPECIFIED, _UNSPECIFIED, _UNSPECIFIED):
+        values["color_primaries"] = _PRIMARIES.get(primaries, "unknown")
+        values["color_transfer"] = _TRANSFERS.get(transfer, "unknown")
+    if context.field_order in _FIELD_ORDERS:
+        values["field_order"] = _FIELD_ORDERS[context.field_order]
+    return values
+
+
+def _dolby_vision(stream: av.video.stream.VideoStream) -> int | None:
+    """The Dolby Vision profile from the stream's configuration record, None without one.
+
+    libavformat reads the record (an MP4's dvcC/dvvC box, a Matroska BlockAdditionMapping, an MPEG-TS
+    descriptor) into the stream's side data, which PyAV 18 gives no way to read. Its Matroska muxer
+    writes that side data back into a track header, in memory: the record is read from there, in
+    about 0.1 ms, without starting ffmpeg. Byte 2 of the record holds the profile in its top 7 bits.
+    """
+    header = io.BytesIO()
+    try:
+        with av.open(header, "w", format="matroska") as muxer:
+            muxer.add_stream_from_template(stream)
+            muxer.start_encoding()
+            data = header.getvalue()
+    except (av.error.FFmpegError, ValueError, OSError):
+        return None
+    found = _DOLBY_VISION_RECORD.search(data)
+    if found is None:
+        return None
+    at = found.end()
+    length = _vint_length(data[at]) if at < len(data) else 0
+    record = data[at + length : at + length + 3]
+    return record[2] >> 1 if length and len(record) == 3 else None
+
+
+def _vint_length(first: int) -> int:
+    """How many bytes an EBML size takes, from its first byte (the position of its first 1 bit)."""
+    for length in range(1, 9):
+        if first & (0x80 >> (length - 1)):
+            return length
+    return 0
+
+
+def _codec_names(path: str) -> dict[int, tuple[str, str | None]]:
+    """(codec name, codec tag) by stream index from `ffmpeg -i`, for streams PyAV's libavcodec has no
+    decoder for, and so no codec context to name them. Empty when ffmpeg is missing or fails: such a
+    stream is then "none", as `ffmpeg -i` names a codec it does not know."""
     binary = ffmpeg_binary()
     if binary is None:
-        raise ProbeError("ffmpeg is not available")
+        return {}
     try:
         result = subprocess.run(
             [binary, "-hide_banner", "-nostdin", "-i", path],
@@ -185,11 +332,16 @@ def probe(path: str) -> MediaInfo:
             timeout=PROBE_TIMEOUT,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ProbeError(f"ffmpeg could not be run on {path}: {exc}") from exc
-    text = result.stderr.decode("utf-8", errors="replace")
-    info = parse_ffmpeg_output(text)
-    if not info.streams:
-        last_line = text.strip().splitlines()[-1] if text.strip() else "no output"
-        raise ProbeError(f"ffmpeg found no audio or video in {path}: {last_line}")
-    return info
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return stream_names(result.stderr.decode("utf-8", errors="replace"))
+
+
+def stream_names(text: str) -> dict[int, tuple[str, str | None]]:
+    """(codec name, codec tag) by stream index from the text `ffmpeg -i` prints. The text holds the
+    file's metadata, written by whoever made the file: reading it costs time linear in its length."""
+    names = {}
+    for match in _FFMPEG_STREAM.finditer(text):
+        tag = _FFMPEG_TAG.search(match.group("rest"))
+        names[int(match.group("index"))] = (match.group("codec"), tag.group(1) if tag else None)
+    return names

@@ -1,7 +1,7 @@
 """What the converter needs to know about a file, each read once: probe, timeline, embedded subtitles.
 
 Results are cached by path + size + mtime, so a changed file is read again. The library index will
-hold the probe too; until then this cache keeps a page from running ffmpeg at every request.
+hold the probe too; until then this cache keeps a page from probing the file at every request.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
-from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
 from server.access import links
@@ -26,6 +25,7 @@ from server.runtime import runtime_of
 from server.streaming.responses import file_response
 from server.transcode import media
 from server.transcode.burn import BurnedRendition, styled_track
+from server.transcode.open_in import open_in_links
 from server.transcode.plan import BrowserCaps, browser_family
 from server.transcode.scheduler import (
     REMUX_COST,
@@ -179,6 +179,7 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
         caps = BrowserCaps(*(request.GET[name] == "1" for name in ANSWERS), family=family)
         if info is None:
             body["plan"] = {"kind": "direct", "reason": body["problem"], "url": body["direct_url"]}
+            body["open_in"] = open_in_links(request, folder_id, relpath, path, None, None, TrackChoice())
         else:
             try:
                 choice = TrackChoice.from_query(request.GET, info)
@@ -193,6 +194,8 @@ def playback(request: HttpRequest, folder_id: int) -> JsonResponse:
                 with contextlib.suppress(media.MediaError):
                     # Start reading where the file can be cut now: the playlist comes next.
                     runtime_of(request).timelines.timeline(path, _timeline_stream(info), wait=0)
+            # The same film for VLC and cast receivers: signed links, with the viewer's tracks.
+            body["open_in"] = open_in_links(request, folder_id, relpath, path, info, plan, choice)
     return JsonResponse(body)
 
 
@@ -272,9 +275,9 @@ def hls_playlist(request: HttpRequest, folder_id: str, relpath: str, kind: str) 
     rendition = conversion.rendition
     access_key = runtime_of(request).access_key
     prefix = links.LINK_PREFIX + links.token(access_key, int(folder_id), relpath, links.new_viewer())
-    base = (
-        prefix + escape_uri_path(reverse("hls-segment", args=[folder_id, relpath, kind, 0]))[: -len("0.ts")]
-    )
+    # reverse() already percent-encodes the path: encoding it again turned "My Film.mkv" into
+    # "My%2520Film.mkv", a file the link does not open (401 for every segment).
+    base = prefix + reverse("hls-segment", args=[folder_id, relpath, kind, 0])[: -len("0.ts")]
     # The segments carry the playlist's track choice: each choice is a conversion of its own.
     suffix = f"?{conversion.query}" if conversion.query else ""
     text = playlist(list(rendition.boundaries), rendition.end, lambda number: f"{base}{number}.ts{suffix}")

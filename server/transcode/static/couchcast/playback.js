@@ -7,7 +7,8 @@
  * strings describe the file; this asks the browser about them (canPlayType, MediaSource), sends the
  * answers back, and gets the plan: the file itself (direct), or an HLS stream (remux/transcode),
  * played natively (Safari, Android, Chromium) or through hls.js when Couchcast serves it.
- * Returns a promise of the server's answer ({plan: {kind, reason, url, busy}, subtitles, problem, ...}).
+ * Returns a promise of the server's answer ({plan: {kind, reason, url, busy}, subtitles, problem,
+ * open_in, ...}), also given to the video as a "couchcast:plan" event's detail.
  * When the computer has no room for another conversion (plan.busy), or a converted stream fails,
  * the video gets a "couchcast:problem" event whose detail is the server's words for the viewer.
  * It also takes over Couchcast.setSource, the player page's one hook for choosing a source.
@@ -100,6 +101,12 @@
     }).catch(function (error) { tell(video, error.message); });
   }
 
+  // Every plan, the first and each track switch's, once the video has its source: the page's other
+  // players (open_in.js: VLC, a TV) follow it.
+  function planned(video, answer) {
+    video.dispatchEvent(new CustomEvent("couchcast:plan", { detail: answer }));
+  }
+
   function startPlayback(video, item) {
     var base = "/api/playback/" + encodeURIComponent(item.folder) + "?path=" + encodeURIComponent(item.path);
     detach(video);
@@ -121,6 +128,7 @@
         if (plan.busy) {
           video.dataset.playback = "busy";
           tell(video, plan.busy);
+          planned(video, answer);
           return answer;
         }
         if (plan.kind !== "direct" && hls === "hls.js") {
@@ -140,6 +148,7 @@
         addSubtitles(video, answer.subtitles.filter(function (subtitle) { return subtitle.url; }));
         video.dataset.playback = plan.kind;
         video.dataset.source = plan.url;
+        planned(video, answer);
         return answer;
       });
     });
