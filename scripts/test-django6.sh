@@ -23,9 +23,11 @@ fi
 .venv-django6/bin/python -m pip install -q -e ".[test]"
 echo "Django $(.venv-django6/bin/python -c 'import django; print(django.__version__)') on $(.venv-django6/bin/python -V)"
 # The tray and the executable are the desktop's (GTK, PyInstaller), and the whole-film conversion tests
-# exercise ffmpeg, PyAV and the players (minutes of video each), not Django: the 3.11 run covers them.
+# exercise ffmpeg, PyAV, the players and the other browser engines (minutes of video each), not
+# Django: the 3.11 run covers them.
 .venv-django6/bin/python -m pytest tests -q -p no:cacheprovider \
   --ignore=tests/test_desktop_tray.py --ignore=tests/test_desktop_gui.py --ignore=tests/test_executable.py \
   --ignore=tests/test_whole_films.py --ignore=tests/test_long_films.py \
   --ignore=tests/test_transcode_scheduler.py --ignore=tests/test_players.py \
+  --ignore=tests/test_firefox.py --ignore=tests/test_webkit.py \
   -W error::DeprecationWarning -W error::PendingDeprecationWarning "$@"
