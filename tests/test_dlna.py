@@ -202,16 +202,15 @@ def item_by_title(didl: ET.Element, title: str) -> ET.Element:
 def described(server: LiveServer) -> ET.Element:
     """The share's children once the scanner has probed the film and made its thumbnail."""
 
-    def ready():
+    def ready() -> list[ET.Element]:
+        # A list around the element: an Element's own truth value is its number of children (and
+        # deprecated in Python 3.12), not whether it is there.
         didl, _ = browse(server.port, "c1:")
         film = item_by_title(didl, "Film One")
-        return (
-            didl
-            if film.find(f"{UPNP}albumArtURI") is not None and film.find(f"{DIDL}res").get("duration")
-            else None
-        )
+        done = film.find(f"{UPNP}albumArtURI") is not None and film.find(f"{DIDL}res").get("duration")
+        return [didl] if done else []
 
-    return wait_for(ready, timeout=60)
+    return wait_for(ready, timeout=60)[0]
 
 
 # --- pure parts ---------------------------------------------------------------------------------------
@@ -541,13 +540,13 @@ def test_minidlna_lists_the_same_folder(namespace, media, tmp_path):
                 capture_output=True, text=True, timeout=30,
             )  # fmt: skip
             if result.returncode != 0:
-                return None
+                return []
             didl = ET.fromstring(json.loads(result.stdout)["out_parameters"]["Result"])
             # media_dir=V: videos only (the .m4a is left out by minidlna).
             titles = [element.findtext(f"{DC}title") for element in didl]
-            return didl if "Film One" in titles else None
+            return [didl] if "Film One" in titles else []  # a list: see described()
 
-        didl = wait_for(folder, timeout=30)
+        (didl,) = wait_for(folder, timeout=30)
         film = item_by_title(didl, "Film One")
         protocol = film.find(f"{DIDL}res").get("protocolInfo")
         assert "DLNA.ORG_PN=AVC_MP4_MP_HD_720p_AAC" in protocol and "DLNA.ORG_OP=01" in protocol

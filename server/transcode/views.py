@@ -100,7 +100,7 @@ def _media_info(folder_id: int | str, relpath: str, path: str) -> MediaInfo:
     _, size, mtime_ns = media.identity(path)
     indexed = (
         MediaFile.objects.filter(folder_id=int(folder_id), path=relpath, size=size, mtime_ns=mtime_ns)
-        .exclude(probe=None)
+        .exclude(probe__isnull=True)
         .values_list("probe", flat=True)
         .first()
     )
