@@ -24,7 +24,8 @@ from server.library.probe import probe
 from server.transcode.picture import ffmpeg_filters
 from server.transcode.segments import Rendition, ffmpeg_command
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import PHONE, keyed_context, playlist_uris, start_server, wait_for
+from tests.helpers import PHONE, keyed_context, playlist_uris, wait_for
+from tests.inprocess import start_in_process
 
 FRAME = float(1 / FRAME_RATE)
 VIDEO = "#video"
@@ -100,7 +101,7 @@ def library(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(library, tmp_path_factory):
-    live = start_server([library], tmp_path_factory.mktemp("home"))
+    live = start_in_process([library], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()
 

@@ -17,7 +17,8 @@ import av
 import pytest
 
 from tests.films import READ_FRAME_JS, frame_number, frame_time, make_film
-from tests.helpers import PHONE, keyed_context, playlist_uris, start_server
+from tests.helpers import PHONE, keyed_context, playlist_uris
+from tests.inprocess import start_in_process
 from tests.track_films import make_forced_film, make_tracks_film, vobsub_track
 
 VIDEO = "#video"
@@ -55,7 +56,7 @@ def films(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(films, tmp_path_factory):
-    live = start_server([films], tmp_path_factory.mktemp("home"))
+    live = start_in_process([films], tmp_path_factory.mktemp("home"))
     yield live
     live.stop()
 
