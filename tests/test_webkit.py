@@ -54,6 +54,8 @@ def webkit():
         pytest.skip("WebKitGTK is not installed: scripts/test-all.sh installs webkit2gtk-driver and xvfb")
     missing = "selenium is missing: pip install -e '.[test]'"
     webdriver = pytest.importorskip("selenium.webdriver", reason=missing)
+    from selenium.webdriver.remote.client_config import ClientConfig
+    from selenium.webdriver.remote.remote_connection import RemoteConnection
     from selenium.webdriver.webkitgtk.options import Options
 
     # A window needs a display, even one nobody sees: WebKitGTK has no headless mode.
@@ -70,7 +72,9 @@ def webkit():
         options = Options()
         options.binary_location = MINIBROWSER
         options.add_argument("--automation")
-        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        # The driver's address in a ClientConfig: Selenium 4.2x deprecates giving it as a string.
+        connection = RemoteConnection(client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
+        driver = webdriver.Remote(command_executor=connection, options=options)
         driver.set_script_timeout(30)
         yield WebKit(driver)
         driver.quit()
