@@ -74,7 +74,11 @@ def start_server(
         if problem:
             problems.append(problem)
         else:
-            notes.append(f'DLNA:   TVs on the home network see "{handle.runtime.dlna.friendly_name}".')
+            name = handle.runtime.dlna.friendly_name
+            if handle.host.startswith("127.") or handle.host in ("localhost", "::1"):
+                notes.append(f'DLNA:   on as "{name}", but on this computer only: TVs cannot reach it.')
+            else:
+                notes.append(f'DLNA:   TVs on the home network see "{name}".')
     return Started(handle, dirs, problems, notes)
 
 
