@@ -42,8 +42,7 @@ def start_server(
     from server.options import RuntimeOptions
 
     dirs = user_dirs()
-    config_file = config.ConfigFile(config.config_path(dirs))
-    loaded = config_file.load()
+    loaded = config.ConfigFile(config.config_path(dirs)).load()
     notes: list[str] = []
     problems = list(loaded.problems)
 
@@ -65,7 +64,8 @@ def start_server(
         if handle.port != loaded.config.port:
             notes.append(f"Port {loaded.config.port} is taken; using {handle.port} (saved for next time).")
             try:
-                config_file.update(port=handle.port)
+                # Through the runtime's own ConfigFile: one lock for every later change to the file.
+                handle.runtime.config_file.update(port=handle.port)
             except config.ConfigError as exc:
                 problems.append(str(exc))
     problems += handle.problems
