@@ -116,6 +116,14 @@ class Response:
         return self.headers.get(name)
 
 
+def keyed_headers(headers: dict[str, str] | None, key: str | None) -> dict[str, str]:
+    """`headers`, plus the key as the cookie a phone keeps (unless they carry a cookie, or no key)."""
+    all_headers = dict(headers or {})
+    if key:
+        all_headers.setdefault("Cookie", f"couchcast_key={key}")
+    return all_headers
+
+
 @dataclass
 class LiveServer:
     process: subprocess.Popen
@@ -137,9 +145,7 @@ class LiveServer:
         body: bytes | None = None,
     ) -> Response:
         """One HTTP request; the key goes as the cookie a phone would have (unless with_key=False)."""
-        all_headers = dict(headers or {})
-        if with_key:
-            all_headers.setdefault("Cookie", f"couchcast_key={self.key}")
+        all_headers = keyed_headers(headers, self.key if with_key else None)
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             connection.request(method, path, body=body, headers=all_headers)
@@ -275,3 +281,13 @@ def keyed_context(browser, server: LiveServer, **options):
     context = browser.new_context(**options)
     context.add_cookies([{"name": "couchcast_key", "value": server.key, "url": server.url}])
     return context
+
+
+@contextlib.contextmanager
+def phone_page(browser, server: LiveServer, **options) -> Iterator:
+    """A page on a phone-sized touch screen holding the server's key; its context closed after."""
+    context = keyed_context(browser, server, **PHONE, **options)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

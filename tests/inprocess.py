@@ -24,7 +24,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from server import runner
 from server.dirs import UserDirs
 from server.options import RuntimeOptions
-from tests.helpers import ACCESS_KEY, Response
+from tests.helpers import ACCESS_KEY, Response, keyed_headers
 
 
 def home_dirs(home: Path) -> UserDirs:
@@ -61,9 +61,7 @@ class InProcessServer:
         address: str = "127.0.0.1",
     ) -> Response:
         """One request through the server's WSGI application; the key goes as a phone's cookie."""
-        all_headers = dict(headers or {})
-        if with_key:
-            all_headers.setdefault("Cookie", f"couchcast_key={self.key}")
+        all_headers = keyed_headers(headers, self.key if with_key else None)
         target = urlsplit(path)
         body = body or b""
         environ = {

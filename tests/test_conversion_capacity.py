@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.films import make_film
-from tests.helpers import PHONE, keyed_context
+from tests.helpers import phone_page
 from tests.inprocess import start_in_process
 
 # Room for one small transcode (320x180 costs about 0.16 of a core), not two.
@@ -32,30 +32,22 @@ def busy_server(films, tmp_path):
     live.stop()
 
 
-def phone_page(chromium, server):
-    context = keyed_context(chromium, server, **PHONE)
-    return context.new_page()
-
-
 def test_a_viewer_past_capacity_reads_why_at_once_and_the_first_plays_on(chromium, busy_server):
     folder = json.loads(busy_server.request("/api/folders").body)["folders"][0]["id"]
-    first = phone_page(chromium, busy_server)
-    first.goto(f"{busy_server.url}/watch/{folder}/first.mkv?autoplay=1")
-    first.eval_on_selector("#video", "video => { video.muted = true; video.play(); }")
-    first.wait_for_function("() => document.querySelector('#video').currentTime > 1", timeout=60_000)
+    with phone_page(chromium, busy_server) as first, phone_page(chromium, busy_server) as second:
+        first.goto(f"{busy_server.url}/watch/{folder}/first.mkv?autoplay=1")
+        first.eval_on_selector("#video", "video => { video.muted = true; video.play(); }")
+        first.wait_for_function("() => document.querySelector('#video').currentTime > 1", timeout=60_000)
 
-    second = phone_page(chromium, busy_server)
-    asked = time.monotonic()
-    second.goto(f"{busy_server.url}/watch/{folder}/second.mkv?autoplay=1")
-    second.wait_for_selector("#playback-problem:not([hidden])", timeout=10_000)
-    assert time.monotonic() - asked < 10
-    assert "1 other video is being converted on this computer" in second.inner_text("#playback-problem")
-    assert second.eval_on_selector("#video", "video => video.dataset.playback") == "busy"
+        asked = time.monotonic()
+        second.goto(f"{busy_server.url}/watch/{folder}/second.mkv?autoplay=1")
+        second.wait_for_selector("#playback-problem:not([hidden])", timeout=10_000)
+        assert time.monotonic() - asked < 10
+        assert "1 other video is being converted on this computer" in second.inner_text("#playback-problem")
+        assert second.eval_on_selector("#video", "video => video.dataset.playback") == "busy"
 
-    playing_at = first.eval_on_selector("#video", "video => video.currentTime")
-    first.wait_for_function(f"() => document.querySelector('#video').currentTime > {playing_at + 2}")
-    first.context.close()
-    second.context.close()
+        playing_at = first.eval_on_selector("#video", "video => video.currentTime")
+        first.wait_for_function(f"() => document.querySelector('#video').currentTime > {playing_at + 2}")
 
 
 def test_a_segment_past_capacity_is_a_503_with_retry_after_and_words(busy_server):

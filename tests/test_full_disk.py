@@ -13,13 +13,12 @@ import time
 import pytest
 
 from tests.helpers import (
-    PHONE,
     LiveServer,
     counting_ffmpeg,
     csrf_for,
     fill_disk,
-    keyed_context,
     make_video,
+    phone_page,
     start_server,
     tmpfs,
     wait_for,
@@ -76,9 +75,7 @@ def test_saving_a_position_on_a_full_disk_says_why_it_cannot(live):
 
 
 def test_the_player_tells_the_viewer_their_place_is_not_being_saved(live, chromium):
-    context = keyed_context(chromium, live, **PHONE)
-    page = context.new_page()
-    try:
+    with phone_page(chromium, live) as page:
         page.goto(f"{live.url}/watch/1/clip.mp4")
         # Play (again, if the player swapped the source under a first play()) until a second has played.
         page.wait_for_function(
@@ -94,8 +91,6 @@ def test_the_player_tells_the_viewer_their_place_is_not_being_saved(live, chromi
         notice = page.locator("#progress-problem")
         notice.wait_for(state="visible", timeout=30_000)  # the first save comes a few seconds in
         assert "no disk space left" in notice.inner_text()
-    finally:
-        context.close()
 
 
 def test_a_file_added_while_the_disk_is_full_is_listed_once_there_is_room(live, videos, small_home):

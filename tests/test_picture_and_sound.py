@@ -24,7 +24,7 @@ from server.library.probe import probe
 from server.transcode.picture import ffmpeg_filters
 from server.transcode.segments import Rendition, ffmpeg_command
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import PHONE, keyed_context, playlist_uris, wait_for
+from tests.helpers import phone_page, playlist_uris, wait_for
 from tests.inprocess import start_in_process
 
 FRAME = float(1 / FRAME_RATE)
@@ -108,10 +108,8 @@ def server(library, tmp_path_factory):
 
 @pytest.fixture
 def phone(chromium, server):
-    context = keyed_context(chromium, server, **PHONE)
-    page = context.new_page()
-    yield page
-    context.close()
+    with phone_page(chromium, server) as page:
+        yield page
 
 
 def picture_stats(path: Path) -> tuple[float, float]:

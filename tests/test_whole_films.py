@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.films import FRAME_RATE, READ_FRAME_JS, frame_time, make_film
-from tests.helpers import PHONE, keyed_context
+from tests.helpers import phone_page
 from tests.inprocess import start_in_process
 
 FRAME = float(1 / FRAME_RATE)
@@ -50,10 +50,8 @@ def films_server(films, tmp_path_factory):
 
 @pytest.fixture
 def phone(chromium, films_server):
-    context = keyed_context(chromium, films_server, **PHONE)
-    page = context.new_page()
-    yield page
-    context.close()
+    with phone_page(chromium, films_server) as page:
+        yield page
 
 
 def open_player(page, server, name: str, kind: str) -> None:
